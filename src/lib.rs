@@ -1,0 +1,14 @@
+//! gikev2: group key management for IPsec (G-IKEv2, RFC 9838) as a sans-IO library
+//! that plugs into an existing IKEv2 daemon.
+//!
+//! Layers (dependencies point downwards only):
+//! - [`wire`]: lossless codec for IKEv2 and G-IKEv2 messages (RFC 7296, RFC 9838 §4).
+//! - [`crypto`]: the only module that touches OpenSSL (prf+, SK protection, key wrap,
+//!   signatures, DH).
+//! - [`protect`]: SK-protected messages, built from [`wire`] and [`crypto`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod crypto;
+pub mod protect;
+pub mod wire;
