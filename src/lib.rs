@@ -10,5 +10,11 @@
 #![warn(missing_docs)]
 
 pub mod crypto;
+pub mod gcks;
+pub mod gm;
+pub mod identity;
+pub mod ike_sa;
 pub mod protect;
+pub mod suite;
+pub mod time;
 pub mod wire;

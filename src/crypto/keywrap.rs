@@ -5,12 +5,13 @@
 //! WRAP_KEY attributes (RFC 9838 §4.5.4).
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use openssl::cipher::{Cipher, CipherRef};
 use openssl::cipher_ctx::{CipherCtx, CipherCtxFlags};
 
 use super::error::{CryptoError, Result};
-use super::secret::KeyMaterial;
+use super::secret::{Key, KeyMaterial};
 
 /// Largest key data that may be wrapped: 256 octets (RFC 9838 §4.5.4).
 pub const MAX_KEY_DATA_LEN: usize = 256;
@@ -64,13 +65,22 @@ impl Kwa {
         }
     }
 
+    /// The OpenSSL cipher, fetched from the provider once per process. OpenSSL 3 would
+    /// otherwise repeat the provider lookup (an implicit fetch) on every context set-up,
+    /// which costs more than the wrap itself.
     fn cipher(self) -> Result<&'static CipherRef> {
-        match self {
-            Kwa::Kw5649_128 => Ok(Cipher::aes_128_wrap_pad()),
-            Kwa::Kw5649_192 => Ok(Cipher::aes_192_wrap_pad()),
-            Kwa::Kw5649_256 => Ok(Cipher::aes_256_wrap_pad()),
-            Kwa::KwArx => Err(CryptoError::Unsupported("KW_ARX")),
-        }
+        static FETCHED: [OnceLock<Option<Cipher>>; 3] =
+            [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+        let (slot, name, legacy): (usize, &str, fn() -> &'static CipherRef) = match self {
+            Kwa::Kw5649_128 => (0, "AES-128-WRAP-PAD", Cipher::aes_128_wrap_pad),
+            Kwa::Kw5649_192 => (1, "AES-192-WRAP-PAD", Cipher::aes_192_wrap_pad),
+            Kwa::Kw5649_256 => (2, "AES-256-WRAP-PAD", Cipher::aes_256_wrap_pad),
+            Kwa::KwArx => return Err(CryptoError::Unsupported("KW_ARX")),
+        };
+        Ok(FETCHED[slot]
+            .get_or_init(|| Cipher::fetch(None, name, None).ok())
+            .as_deref()
+            .unwrap_or_else(legacy))
     }
 }
 
@@ -182,8 +192,9 @@ pub fn unwrap(kwa: Kwa, kwk: &[u8], wrapped: &[u8]) -> Result<KeyMaterial> {
 /// RFC 9838 §3.3). OpenSSL wipes the schedules when the wrapper is dropped.
 pub struct KeyWrapper {
     kwa: Kwa,
-    wrap_ctx: CipherCtx,
-    unwrap_ctx: CipherCtx,
+    kwk: Key,
+    wrap_ctx: Option<CipherCtx>,
+    unwrap_ctx: Option<CipherCtx>,
 }
 
 impl fmt::Debug for KeyWrapper {
@@ -195,12 +206,22 @@ impl fmt::Debug for KeyWrapper {
 }
 
 impl KeyWrapper {
-    /// Prepares `kwk` (of [`Kwa::kwk_len`] octets) for `kwa`.
+    /// Prepares `kwk` (of [`Kwa::kwk_len`] octets) for `kwa`. The OpenSSL contexts are set
+    /// up on first use, so a wrapper that only wraps never pays for the unwrap schedule.
     pub fn new(kwa: Kwa, kwk: &[u8]) -> Result<Self> {
+        kwa.cipher()?;
+        if kwk.len() != kwa.kwk_len() {
+            return Err(CryptoError::InvalidLength {
+                what: "key wrap key",
+                expected: kwa.kwk_len(),
+                got: kwk.len(),
+            });
+        }
         Ok(KeyWrapper {
             kwa,
-            wrap_ctx: new_ctx(kwa, kwk, true)?,
-            unwrap_ctx: new_ctx(kwa, kwk, false)?,
+            kwk: Key::from_slice(kwk)?,
+            wrap_ctx: None,
+            unwrap_ctx: None,
         })
     }
 
@@ -211,11 +232,19 @@ impl KeyWrapper {
 
     /// Same as [`wrap`] with this wrapper's KWK.
     pub fn wrap(&mut self, key_data: &[u8]) -> Result<Vec<u8>> {
-        wrap_with(&mut self.wrap_ctx, key_data)
+        let ctx = match &mut self.wrap_ctx {
+            Some(c) => c,
+            slot => slot.insert(new_ctx(self.kwa, self.kwk.as_bytes(), true)?),
+        };
+        wrap_with(ctx, key_data)
     }
 
     /// Same as [`unwrap`] with this wrapper's KWK.
     pub fn unwrap(&mut self, wrapped: &[u8]) -> Result<KeyMaterial> {
-        unwrap_with(&mut self.unwrap_ctx, wrapped)
+        let ctx = match &mut self.unwrap_ctx {
+            Some(c) => c,
+            slot => slot.insert(new_ctx(self.kwa, self.kwk.as_bytes(), false)?),
+        };
+        unwrap_with(ctx, wrapped)
     }
 }

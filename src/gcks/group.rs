@@ -1,0 +1,372 @@
+//! One group's live state at the key server: its current SAs and keys, its members and
+//! its Sender-ID counter; and the GSA and KD payloads that describe it (RFC 9838 §4.4,
+//! §4.5).
+
+use super::config::{GcAuth, GroupConfig};
+use super::sag::RequiredSa;
+use super::sender_id::SenderIdCounter;
+use super::GcksError;
+use crate::crypto::keywrap::KeyWrapper;
+use crate::crypto::rand::fill_random;
+use crate::crypto::KeyMaterial;
+use crate::identity::{GroupId, Identity};
+use crate::suite::integ_key_len;
+use crate::time::Time;
+use crate::wire::{
+    Attribute, GcAuthId, GroupKeyBag, GroupKeyBagAttr, GroupPolicy, GsaAttrType, GsaPayload,
+    GsaPolicy, GwPolicy, GwpAttrType, IntegId, KdPayload, KeyBag, MemberKeyBag, MemberKeyBagAttr,
+    ProtocolId, Transform, TransformAttrType, TransformType, WrappedKey,
+};
+use std::collections::HashMap;
+
+/// A Data-Security SA the group currently hands out.
+#[derive(Debug)]
+pub(crate) struct DataSa {
+    /// Index into the configuration's data policies.
+    pub(crate) policy: usize,
+    pub(crate) spi: [u8; 4],
+    pub(crate) keymat: KeyMaterial,
+    pub(crate) expires: Time,
+}
+
+/// The group's current Rekey SA (GIKE_UPDATE).
+#[derive(Debug)]
+pub(crate) struct RekeySa {
+    pub(crate) spi: [u8; 16],
+    /// KEYMAT = GSK_e | GSK_a | GSK_w (RFC 9838 §3.4).
+    pub(crate) keymat: KeyMaterial,
+    pub(crate) expires: Time,
+    /// Message ID of the next GSA_REKEY (RFC 9838 §2.4.1.3).
+    pub(crate) next_message_id: u32,
+}
+
+/// What the key server remembers about one member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberInfo {
+    /// Sender-IDs of the latest registration: first and count.
+    pub sender_ids: Option<(u32, u32)>,
+    /// When it (last) registered.
+    pub registered_at: Time,
+    /// SPIs of the IKE SA it registered over (SPIi | SPIr).
+    pub ike_spis: [u8; 16],
+}
+
+/// A group at the key server.
+#[derive(Debug)]
+pub struct Group {
+    pub(crate) config: GroupConfig,
+    pub(crate) data_sas: Vec<DataSa>,
+    pub(crate) rekey_sa: Option<RekeySa>,
+    pub(crate) members: HashMap<Identity, MemberInfo>,
+    pub(crate) sender_ids: SenderIdCounter,
+    auth_key_spki: Option<Vec<u8>>,
+    pub(crate) required: Vec<RequiredSa>,
+}
+
+fn random_array<const N: usize>() -> Result<[u8; N], GcksError> {
+    let mut a = [0u8; N];
+    fill_random(&mut a)?;
+    Ok(a)
+}
+
+/// A random ESP/AH SPI outside the reserved range 0-255 (RFC 4303 §2.1), not yet in use.
+pub(crate) fn fresh_spi4(in_use: &dyn Fn(&[u8]) -> bool) -> Result<[u8; 4], GcksError> {
+    loop {
+        let spi: [u8; 4] = random_array()?;
+        if u32::from_be_bytes(spi) > 255 && !in_use(&spi) {
+            return Ok(spi);
+        }
+    }
+}
+
+/// A random 16-octet Rekey SA SPI whose two IKE-header halves are non-zero, not in use.
+pub(crate) fn fresh_spi16(in_use: &dyn Fn(&[u8]) -> bool) -> Result<[u8; 16], GcksError> {
+    loop {
+        let spi: [u8; 16] = random_array()?;
+        if spi[..8] != [0; 8] && spi[8..] != [0; 8] && !in_use(&spi) {
+            return Ok(spi);
+        }
+    }
+}
+
+impl Group {
+    /// Creates the group's first SAs. The configuration must have been validated.
+    pub(crate) fn new(
+        config: GroupConfig,
+        now: Time,
+        in_use: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Self, GcksError> {
+        let auth_key_spki = match config.rekey.as_ref().map(|r| &r.auth) {
+            Some(GcAuth::Signature(k)) => Some(k.public_spki_der()?),
+            _ => None,
+        };
+        let mut group = Group {
+            sender_ids: SenderIdCounter::new(config.sender_id_bits),
+            required: Vec::new(),
+            config,
+            data_sas: Vec::new(),
+            rekey_sa: None,
+            members: HashMap::new(),
+            auth_key_spki,
+        };
+        group.required = group.required_sas();
+        group.data_sas = group.new_data_sas(now, in_use)?;
+        group.rekey_sa = group.new_rekey_sa(now, in_use)?;
+        Ok(group)
+    }
+
+    /// The group ID.
+    pub fn id(&self) -> &GroupId {
+        &self.config.id
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &GroupConfig {
+        &self.config
+    }
+
+    /// Current members and what the key server knows of them.
+    pub fn members(&self) -> impl Iterator<Item = (&Identity, &MemberInfo)> {
+        self.members.iter()
+    }
+
+    /// Number of current members.
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
+    /// SPIs of the current Data-Security SAs, in policy order.
+    pub fn data_sa_spis(&self) -> Vec<[u8; 4]> {
+        self.data_sas.iter().map(|s| s.spi).collect()
+    }
+
+    /// The keying material of a current Data-Security SA (encryption key incl. salt, then
+    /// integrity key), for a key server that also sends or receives group traffic.
+    /// Secret: never log it.
+    pub fn data_sa_keymat(&self, spi: &[u8; 4]) -> Option<&KeyMaterial> {
+        self.data_sas
+            .iter()
+            .find(|s| &s.spi == spi)
+            .map(|s| &s.keymat)
+    }
+
+    /// SPI of the current Rekey SA, if the group has one.
+    pub fn rekey_sa_spi(&self) -> Option<[u8; 16]> {
+        self.rekey_sa.as_ref().map(|r| r.spi)
+    }
+
+    /// Sender-IDs handed out since the counter was last reset.
+    pub fn sender_ids_used(&self) -> u64 {
+        self.sender_ids.used()
+    }
+
+    pub(crate) fn spis_in_use(&self, spi: &[u8]) -> bool {
+        self.data_sas.iter().any(|s| s.spi == spi)
+            || self.rekey_sa.as_ref().is_some_and(|r| r.spi == spi)
+    }
+
+    /// Fresh Data-Security SAs for every policy.
+    pub(crate) fn new_data_sas(
+        &self,
+        now: Time,
+        in_use: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Vec<DataSa>, GcksError> {
+        let mut out: Vec<DataSa> = Vec::with_capacity(self.config.data_policies.len());
+        for (i, p) in self.config.data_policies.iter().enumerate() {
+            let len = p.encr.and_then(|e| e.key_len()).unwrap_or(0)
+                + p.integ.and_then(integ_key_len).unwrap_or(0);
+            let spi = fresh_spi4(&|s| in_use(s) || out.iter().any(|d| d.spi == s))?;
+            out.push(DataSa {
+                policy: i,
+                spi,
+                keymat: KeyMaterial::random(len)?,
+                expires: now.plus_secs(u64::from(p.lifetime_secs)),
+            });
+        }
+        Ok(out)
+    }
+
+    /// A fresh Rekey SA, if the group is rekeyed by multicast.
+    pub(crate) fn new_rekey_sa(
+        &self,
+        now: Time,
+        in_use: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Option<RekeySa>, GcksError> {
+        let Some(r) = &self.config.rekey else {
+            return Ok(None);
+        };
+        let len = r.encr.key_len().unwrap_or(0)
+            + r.integ.and_then(integ_key_len).unwrap_or(0)
+            + r.kwa.kwk_len();
+        Ok(Some(RekeySa {
+            spi: fresh_spi16(in_use)?,
+            keymat: KeyMaterial::random(len)?,
+            expires: now.plus_secs(u64::from(r.lifetime_secs)),
+            next_message_id: 0,
+        }))
+    }
+
+    fn rekey_transforms(&self, with_gcauth: bool) -> Vec<Transform> {
+        let Some(r) = &self.config.rekey else {
+            return Vec::new();
+        };
+        let mut t = vec![r.encr.transform()];
+        if let Some(i) = r.integ.filter(|i| *i != IntegId::NONE) {
+            t.push(Transform::new(TransformType::INTEG, i.0));
+        }
+        t.push(Transform::new(TransformType::KWA, r.kwa.id()));
+        if with_gcauth {
+            t.push(match &r.auth {
+                GcAuth::Implicit => Transform::new(TransformType::GCAUTH, GcAuthId::IMPLICIT.0),
+                GcAuth::Signature(k) => {
+                    Transform::new(TransformType::GCAUTH, GcAuthId::DIGITAL_SIGNATURE.0)
+                        .with_attribute(Attribute::tlv(
+                            TransformAttrType::SIGNATURE_ALGORITHM_IDENTIFIER,
+                            k.alg().algorithm_identifier().to_vec(),
+                        ))
+                }
+            });
+        }
+        t
+    }
+
+    fn data_transforms(&self, policy: usize) -> Vec<Transform> {
+        let p = &self.config.data_policies[policy];
+        let mut t = Vec::with_capacity(3);
+        if let Some(e) = p.encr {
+            t.push(e.transform());
+        }
+        if let Some(i) = p.integ.filter(|i| *i != IntegId::NONE) {
+            t.push(Transform::new(TransformType::INTEG, i.0));
+        }
+        t.push(Transform::new(TransformType::SN, p.sn.0));
+        t
+    }
+
+    fn required_sas(&self) -> Vec<RequiredSa> {
+        let mut out: Vec<RequiredSa> = (0..self.config.data_policies.len())
+            .map(|i| RequiredSa {
+                protocol: self.config.data_policies[i].protocol.protocol_id(),
+                transforms: self.data_transforms(i),
+            })
+            .collect();
+        if self.config.rekey.is_some() {
+            out.push(RequiredSa {
+                protocol: ProtocolId::GIKE_UPDATE,
+                transforms: self.rekey_transforms(true),
+            });
+        }
+        out
+    }
+
+    fn lifetime_attr(now: Time, expires: Time) -> Attribute<GsaAttrType> {
+        let secs = now.secs_until(expires).clamp(1, u64::from(u32::MAX)) as u32;
+        Attribute::tlv(GsaAttrType::GSA_KEY_LIFETIME, secs.to_be_bytes().to_vec())
+    }
+
+    /// The GSA payload of a registration response (RFC 9838 §4.4): the Rekey SA policy
+    /// with GCAUTH, every Data-Security SA policy, and the GW policy.
+    pub(crate) fn registration_gsa(&self, now: Time, sender_id_bits: bool) -> GsaPayload {
+        let mut policies = Vec::with_capacity(self.data_sas.len() + 2);
+        if let (Some(rs), Some(r)) = (&self.rekey_sa, &self.config.rekey) {
+            let mut attributes = vec![Self::lifetime_attr(now, rs.expires)];
+            if rs.next_message_id != 0 {
+                attributes.push(Attribute::tlv(
+                    GsaAttrType::GSA_INITIAL_MESSAGE_ID,
+                    rs.next_message_id.to_be_bytes().to_vec(),
+                ));
+            }
+            policies.push(GroupPolicy::Sa(GsaPolicy {
+                protocol: ProtocolId::GIKE_UPDATE,
+                spi: rs.spi.to_vec(),
+                src_ts: r.src.clone(),
+                dst_ts: r.dst.clone(),
+                transforms: self.rekey_transforms(true),
+                attributes,
+            }));
+        }
+        for sa in &self.data_sas {
+            let p = &self.config.data_policies[sa.policy];
+            let mut attributes = Vec::with_capacity(1);
+            if p.lifetime_secs != 0 {
+                attributes.push(Self::lifetime_attr(now, sa.expires));
+            }
+            policies.push(GroupPolicy::Sa(GsaPolicy {
+                protocol: p.protocol.protocol_id(),
+                spi: sa.spi.to_vec(),
+                src_ts: p.src.clone(),
+                dst_ts: p.dst.clone(),
+                transforms: self.data_transforms(sa.policy),
+                attributes,
+            }));
+        }
+        let mut gw = Vec::with_capacity(3);
+        if let Some(atd) = self.config.atd_secs {
+            gw.push(Attribute::tv(GwpAttrType::GWP_ATD, atd));
+        }
+        if let Some(dtd) = self.config.dtd_secs {
+            gw.push(Attribute::tv(GwpAttrType::GWP_DTD, dtd));
+        }
+        if sender_id_bits {
+            gw.push(Attribute::tv(
+                GwpAttrType::GWP_SENDER_ID_BITS,
+                self.config.sender_id_bits,
+            ));
+        }
+        if !gw.is_empty() {
+            policies.push(GroupPolicy::Gw(GwPolicy {
+                reserved: 0,
+                attributes: gw,
+            }));
+        }
+        GsaPayload { policies }
+    }
+
+    /// The KD payload of a registration response (RFC 9838 §4.5): every SA's keying
+    /// material wrapped under the IKE SA's GSK_w (Key ID 0, KWK ID 0), and the Member Key
+    /// Bag with AUTH_KEY and the Sender-IDs.
+    pub(crate) fn registration_kd(
+        &self,
+        wrapper: &mut KeyWrapper,
+        sender_ids: Option<(u32, u32)>,
+    ) -> Result<KdPayload, GcksError> {
+        let mut bags = Vec::with_capacity(self.data_sas.len() + 2);
+        let mut sa_key = |keymat: &KeyMaterial| -> Result<Vec<GroupKeyBagAttr>, GcksError> {
+            Ok(vec![GroupKeyBagAttr::SaKey(WrappedKey {
+                key_id: 0,
+                kwk_id: 0,
+                encrypted: wrapper.wrap(keymat.as_bytes())?,
+            })])
+        };
+        if let Some(rs) = &self.rekey_sa {
+            bags.push(KeyBag::Group(GroupKeyBag {
+                protocol: ProtocolId::GIKE_UPDATE,
+                spi: rs.spi.to_vec(),
+                attributes: sa_key(&rs.keymat)?,
+            }));
+        }
+        for sa in &self.data_sas {
+            bags.push(KeyBag::Group(GroupKeyBag {
+                protocol: self.config.data_policies[sa.policy].protocol.protocol_id(),
+                spi: sa.spi.to_vec(),
+                attributes: sa_key(&sa.keymat)?,
+            }));
+        }
+        let mut member = Vec::new();
+        if let Some(spki) = &self.auth_key_spki {
+            member.push(MemberKeyBagAttr::AuthKey(spki.clone()));
+        }
+        if let Some((first, count)) = sender_ids {
+            for id in first..first + count {
+                member.push(MemberKeyBagAttr::GmSenderId(id.to_be_bytes().to_vec()));
+            }
+        }
+        if !member.is_empty() {
+            bags.push(KeyBag::Member(MemberKeyBag {
+                reserved: 0,
+                attributes: member,
+            }));
+        }
+        Ok(KdPayload { bags })
+    }
+}

@@ -1,0 +1,115 @@
+//! The key server (GCKS) role of G-IKEv2 (RFC 9838 §1.2, §2.3): named groups, the
+//! registration exchanges GSA_AUTH and GSA_REGISTRATION, policy, keys and Sender-IDs.
+//!
+//! Sans-IO: the host hands over the decrypted request payloads, the IKE SA context and the
+//! time; [`Gcks::handle_request`] returns the payloads of the response and events. A
+//! rejected request changes no state.
+
+mod config;
+mod group;
+mod registration;
+mod sag;
+mod sender_id;
+
+pub use config::{
+    ConfigError, DataPolicyConfig, DataProtocol, GcAuth, GroupConfig, RekeyPolicyConfig,
+};
+pub use group::{Group, MemberInfo};
+pub use registration::{GcksEvent, GcksResponse, Outcome};
+pub use sag::{supports as sag_supports, RequiredSa};
+pub use sender_id::{Allocation, SenderIdCounter};
+
+use crate::crypto::CryptoError;
+use crate::identity::GroupId;
+use crate::time::Time;
+use std::collections::HashMap;
+use std::fmt;
+
+/// Failures of key server operations other than protocol rejections (which are
+/// responses, see [`Outcome::Rejected`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum GcksError {
+    /// The group configuration is invalid.
+    Config(ConfigError),
+    /// A group with this ID exists already.
+    DuplicateGroup(GroupId),
+    /// No group with this ID.
+    UnknownGroup(GroupId),
+    /// A cryptographic operation failed (random numbers, key wrap, signing).
+    Crypto(CryptoError),
+}
+
+impl fmt::Display for GcksError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GcksError::Config(e) => write!(f, "configuration: {e}"),
+            GcksError::DuplicateGroup(g) => write!(f, "group {g} exists already"),
+            GcksError::UnknownGroup(g) => write!(f, "no group {g}"),
+            GcksError::Crypto(e) => write!(f, "crypto: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for GcksError {}
+
+impl From<CryptoError> for GcksError {
+    fn from(e: CryptoError) -> Self {
+        GcksError::Crypto(e)
+    }
+}
+
+/// The key server: a set of groups.
+#[derive(Debug, Default)]
+pub struct Gcks {
+    groups: HashMap<GroupId, Group>,
+}
+
+impl Gcks {
+    /// A key server with no groups.
+    pub fn new() -> Self {
+        Gcks::default()
+    }
+
+    /// Validates `config` and creates the group with fresh SAs and keys.
+    pub fn add_group(&mut self, config: GroupConfig, now: Time) -> Result<(), GcksError> {
+        config.validate().map_err(GcksError::Config)?;
+        if self.groups.contains_key(&config.id) {
+            return Err(GcksError::DuplicateGroup(config.id));
+        }
+        let id = config.id.clone();
+        let group = Group::new(config, now, &|spi| self.spi_in_use(spi))?;
+        log::info!(
+            "group {id}: created with {} data SA(s){}",
+            group.data_sas.len(),
+            if group.rekey_sa.is_some() {
+                " and a multicast Rekey SA"
+            } else {
+                ""
+            }
+        );
+        self.groups.insert(id, group);
+        Ok(())
+    }
+
+    /// Removes a group and forgets its keys.
+    pub fn remove_group(&mut self, id: &GroupId) -> Result<Group, GcksError> {
+        self.groups
+            .remove(id)
+            .ok_or_else(|| GcksError::UnknownGroup(id.clone()))
+    }
+
+    /// A group by ID.
+    pub fn group(&self, id: &GroupId) -> Option<&Group> {
+        self.groups.get(id)
+    }
+
+    /// All groups.
+    pub fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.values()
+    }
+
+    fn spi_in_use(&self, spi: &[u8]) -> bool {
+        self.groups.values().any(|g| g.spis_in_use(spi))
+    }
+}

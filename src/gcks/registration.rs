@@ -1,0 +1,439 @@
+//! GSA_AUTH and GSA_REGISTRATION at the key server (RFC 9838 §2.3.1, §2.3.2, §2.3.4).
+
+use super::group::{Group, MemberInfo};
+use super::sag;
+use super::sender_id::Allocation;
+use super::{Gcks, GcksError};
+use crate::crypto::keywrap::{KeyWrapper, Kwa};
+use crate::identity::{GroupId, Identity};
+use crate::ike_sa::IkeSaContext;
+use crate::time::Time;
+use crate::wire::{ExchangeType, NotifyPayload, NotifyType, Payload, PayloadBody, SaPayload};
+
+/// What a request achieved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The member joined (or re-registered); the response carries GSA and KD.
+    Registered {
+        /// The group.
+        group: GroupId,
+        /// Sender-IDs given: first and count.
+        sender_ids: Option<(u32, u32)>,
+    },
+    /// The request was refused; the response carries `notify`.
+    Rejected {
+        /// The group, when the request named one.
+        group: Option<GroupId>,
+        /// The error notify sent.
+        notify: NotifyType,
+        /// Why, for the log.
+        reason: String,
+    },
+    /// The member left the group; the response is empty (RFC 9838 §2.3.2).
+    Left {
+        /// The group.
+        group: GroupId,
+    },
+}
+
+/// Something the host should know about (log, operator view, rekey scheduling).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GcksEvent {
+    /// A new member joined.
+    MemberJoined {
+        /// The group.
+        group: GroupId,
+        /// The member's authenticated identity.
+        member: Identity,
+        /// Its Sender-IDs.
+        sender_ids: Option<(u32, u32)>,
+    },
+    /// A member registered again; its earlier state was replaced.
+    MemberReregistered {
+        /// The group.
+        group: GroupId,
+        /// The member.
+        member: Identity,
+        /// Its new Sender-IDs.
+        sender_ids: Option<(u32, u32)>,
+    },
+    /// A member left.
+    MemberLeft {
+        /// The group.
+        group: GroupId,
+        /// The member.
+        member: Identity,
+    },
+    /// Every member was excluded and the group's SAs were replaced: they must all
+    /// register again (RFC 9838 §2.5.1 Sender-ID exhaustion). The host announces it with
+    /// a Delete (GIKE_UPDATE, SPI 0) in GSA_REKEY.
+    AllMembersExcluded {
+        /// The group.
+        group: GroupId,
+        /// How many members were excluded.
+        members: usize,
+        /// Why.
+        reason: &'static str,
+    },
+    /// SAs whose lifetime had run out were replaced before answering.
+    SasReplaced {
+        /// The group.
+        group: GroupId,
+    },
+}
+
+/// The response to one registration request.
+#[derive(Debug)]
+pub struct GcksResponse {
+    /// The payloads to put in the response's SK payload, after IDr/AUTH (which the host
+    /// adds in GSA_AUTH).
+    pub payloads: Vec<Payload>,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Events for the host.
+    pub events: Vec<GcksEvent>,
+}
+
+impl GcksResponse {
+    /// The error notify the response carries, if any.
+    pub fn notify(&self) -> Option<NotifyType> {
+        match &self.outcome {
+            Outcome::Rejected { notify, .. } => Some(*notify),
+            _ => None,
+        }
+    }
+
+    fn rejected(group: Option<GroupId>, notify: NotifyType, data: Vec<u8>, reason: String) -> Self {
+        log::info!(
+            "registration{} rejected with {notify}: {reason}",
+            group
+                .as_ref()
+                .map(|g| format!(" to {g}"))
+                .unwrap_or_default()
+        );
+        GcksResponse {
+            payloads: vec![Payload::new(PayloadBody::Notify(NotifyPayload::new(
+                notify, data,
+            )))],
+            outcome: Outcome::Rejected {
+                group,
+                notify,
+                reason,
+            },
+            events: Vec::new(),
+        }
+    }
+}
+
+/// The group-relevant content of a request.
+struct Request<'a> {
+    group: GroupId,
+    sag: Option<&'a SaPayload>,
+    /// Requested Sender-ID count, if the member will send.
+    sender: Option<u32>,
+    /// REGISTRATION_FAILED or NO_PROPOSAL_CHOSEN: the member leaves.
+    leave: Option<NotifyType>,
+}
+
+struct Reject(NotifyType, Vec<u8>, String);
+
+fn syntax(reason: &str) -> Reject {
+    Reject(NotifyType::INVALID_SYNTAX, Vec::new(), reason.to_string())
+}
+
+fn parse_request(exchange: ExchangeType, payloads: &[Payload]) -> Result<Request<'_>, Reject> {
+    let mut group = None;
+    let mut sag = None;
+    let mut sender = None;
+    let mut leave = None;
+    for p in payloads {
+        if p.is_unsupported_critical() {
+            let t = p.body.payload_type();
+            return Err(Reject(
+                NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD,
+                vec![t.0],
+                format!("critical payload of unknown type {t}"),
+            ));
+        }
+        match &p.body {
+            PayloadBody::IdG(_) if group.is_some() => return Err(syntax("more than one IDg")),
+            PayloadBody::IdG(id) => group = Some(Identity::from_payload(id)),
+            PayloadBody::Sa(_) if sag.is_some() => return Err(syntax("more than one SAg")),
+            PayloadBody::Sa(sa) => sag = Some(sa),
+            PayloadBody::Notify(n) => match n.notify_type {
+                NotifyType::GROUP_SENDER => {
+                    // RFC 9838 §4.7.4: a 4-octet count; §2.5.1: one ID is always given, so
+                    // 0 and empty data mean 1 (docs/decisions.md R4).
+                    let count = match n.data.len() {
+                        0 => 1,
+                        4 => n.group_sender_count().unwrap_or(1).max(1),
+                        _ => return Err(syntax("GROUP_SENDER data is not 4 octets")),
+                    };
+                    if sender.replace(count).is_some() {
+                        return Err(syntax("more than one GROUP_SENDER"));
+                    }
+                }
+                NotifyType::REGISTRATION_FAILED | NotifyType::NO_PROPOSAL_CHOSEN => {
+                    if exchange != ExchangeType::GSA_REGISTRATION {
+                        return Err(syntax("leaving is only possible in GSA_REGISTRATION"));
+                    }
+                    leave = Some(n.notify_type);
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    let group = group.ok_or_else(|| syntax("no IDg"))?;
+    Ok(Request {
+        group,
+        sag,
+        sender,
+        leave,
+    })
+}
+
+impl Gcks {
+    /// Handles the decrypted payloads of a GSA_AUTH or GSA_REGISTRATION request that
+    /// arrived over the IKE SA described by `ctx` (whose peer is authenticated).
+    ///
+    /// Returns the payloads of the response: GSA + KD (+ USE_TRANSPORT_MODE) on success;
+    /// N(INVALID_GROUP_ID | AUTHORIZATION_FAILED | REGISTRATION_FAILED |
+    /// NO_PROPOSAL_CHOSEN | INVALID_SYNTAX) on refusal (RFC 9838 §2.3.1, §4.7); nothing
+    /// when the member leaves (§2.3.2). Keys are wrapped under the IKE SA's GSK_w.
+    pub fn handle_request(
+        &mut self,
+        ctx: &IkeSaContext,
+        exchange: ExchangeType,
+        payloads: &[Payload],
+        now: Time,
+    ) -> GcksResponse {
+        if !matches!(
+            exchange,
+            ExchangeType::GSA_AUTH | ExchangeType::GSA_REGISTRATION
+        ) {
+            return GcksResponse::rejected(
+                None,
+                NotifyType::INVALID_SYNTAX,
+                Vec::new(),
+                format!("{exchange} is not a registration exchange"),
+            );
+        }
+        let req = match parse_request(exchange, payloads) {
+            Ok(r) => r,
+            Err(Reject(n, data, reason)) => return GcksResponse::rejected(None, n, data, reason),
+        };
+        let group_id = req.group.clone();
+        let reject = |n: NotifyType, reason: String| {
+            GcksResponse::rejected(Some(group_id.clone()), n, Vec::new(), reason)
+        };
+        let spi_taken = |spi: &[u8]| self.groups.values().any(|g| g.spis_in_use(spi));
+        let Some(group) = self.groups.get(&req.group) else {
+            return reject(NotifyType::INVALID_GROUP_ID, "unknown group".into());
+        };
+        if let Some(reason) = req.leave {
+            return leave(
+                self.groups.get_mut(&req.group),
+                &ctx.peer,
+                reason,
+                req.group,
+            );
+        }
+        if !group.config.authorized.iter().any(|p| p.matches(&ctx.peer)) {
+            return reject(
+                NotifyType::AUTHORIZATION_FAILED,
+                format!("{} is not authorised", ctx.peer),
+            );
+        }
+        let rejoining = group.members.contains_key(&ctx.peer);
+        if !rejoining && group.members.len() >= group.config.capacity {
+            return reject(
+                NotifyType::REGISTRATION_FAILED,
+                format!("group is full ({} members)", group.config.capacity),
+            );
+        }
+        if let Some(sag) = req.sag {
+            if !sag::supports(sag, &group.required) {
+                return reject(
+                    NotifyType::NO_PROPOSAL_CHOSEN,
+                    "the member's SAg does not cover the group policy".into(),
+                );
+            }
+        }
+        if ctx.kwa == Kwa::KwArx {
+            return reject(
+                NotifyType::NO_PROPOSAL_CHOSEN,
+                "the IKE SA negotiated KW_ARX, which this key server does not support".into(),
+            );
+        }
+        let wants_ids = req.sender.is_some() && group.config.uses_counter_mode();
+        let mut events = Vec::new();
+
+        // State changes that the group needs whatever this member's fate: replace expired
+        // SAs, and exclude everybody when the Sender-ID space is used up.
+        let exhausted = wants_ids
+            && group.sender_ids.peek(
+                req.sender.unwrap_or(1),
+                group.config.max_sender_ids_per_request,
+            ) == Allocation::Exhausted;
+        let expired = group.data_sas.iter().any(|s| s.expires <= now)
+            || group.rekey_sa.as_ref().is_some_and(|r| r.expires <= now);
+        if exhausted || expired {
+            let fresh = group
+                .new_data_sas(now, &spi_taken)
+                .and_then(|d| Ok((d, group.new_rekey_sa(now, &spi_taken)?)));
+            let (data_sas, rekey_sa) = match fresh {
+                Ok(x) => x,
+                Err(e) => return internal(&req.group, e),
+            };
+            let Some(group) = self.groups.get_mut(&req.group) else {
+                return reject(NotifyType::INVALID_GROUP_ID, "unknown group".into());
+            };
+            group.data_sas = data_sas;
+            group.rekey_sa = rekey_sa;
+            if exhausted {
+                let n = group.members.len();
+                group.members.clear();
+                group.sender_ids.reset();
+                log::warn!(
+                    "group {}: Sender-IDs exhausted, excluded all {n} members",
+                    req.group
+                );
+                events.push(GcksEvent::AllMembersExcluded {
+                    group: req.group.clone(),
+                    members: n,
+                    reason: "Sender-ID space exhausted",
+                });
+            } else {
+                log::info!("group {}: replaced SAs whose lifetime ran out", req.group);
+                events.push(GcksEvent::SasReplaced {
+                    group: req.group.clone(),
+                });
+            }
+        }
+        let Some(group) = self.groups.get_mut(&req.group) else {
+            return reject(NotifyType::INVALID_GROUP_ID, "unknown group".into());
+        };
+        let allocation = if wants_ids {
+            group.sender_ids.peek(
+                req.sender.unwrap_or(1),
+                group.config.max_sender_ids_per_request,
+            )
+        } else {
+            Allocation::Exhausted
+        };
+        let sender_ids = match allocation {
+            Allocation::Ids { first, count } => Some((first, count)),
+            Allocation::Exhausted => None,
+        };
+        let response = build_response(group, ctx, sender_ids, now);
+        let payloads = match response {
+            Ok(p) => p,
+            Err(e) => {
+                let mut r = internal(&req.group, e);
+                r.events = events;
+                return r;
+            }
+        };
+        // Commit: nothing below can fail.
+        group.sender_ids.commit(&allocation);
+        let mut ike_spis = [0u8; 16];
+        ike_spis[..8].copy_from_slice(&ctx.spi_i);
+        ike_spis[8..].copy_from_slice(&ctx.spi_r);
+        let previous = group.members.insert(
+            ctx.peer.clone(),
+            MemberInfo {
+                sender_ids,
+                registered_at: now,
+                ike_spis,
+            },
+        );
+        let (group_id, member) = (req.group.clone(), ctx.peer.clone());
+        log::info!(
+            "group {group_id}: {member} {} ({} sender ID(s), {} member(s))",
+            if previous.is_some() {
+                "re-registered"
+            } else {
+                "joined"
+            },
+            sender_ids.map_or(0, |(_, c)| c),
+            group.members.len()
+        );
+        events.push(if previous.is_some() {
+            GcksEvent::MemberReregistered {
+                group: group_id.clone(),
+                member,
+                sender_ids,
+            }
+        } else {
+            GcksEvent::MemberJoined {
+                group: group_id.clone(),
+                member,
+                sender_ids,
+            }
+        });
+        GcksResponse {
+            payloads,
+            outcome: Outcome::Registered {
+                group: group_id,
+                sender_ids,
+            },
+            events,
+        }
+    }
+}
+
+fn build_response(
+    group: &Group,
+    ctx: &IkeSaContext,
+    sender_ids: Option<(u32, u32)>,
+    now: Time,
+) -> Result<Vec<Payload>, GcksError> {
+    let mut wrapper = KeyWrapper::new(ctx.kwa, ctx.gsk_w().as_bytes())?;
+    let gsa = group.registration_gsa(now, sender_ids.is_some());
+    let kd = group.registration_kd(&mut wrapper, sender_ids)?;
+    let mut payloads = vec![
+        Payload::new(PayloadBody::Gsa(gsa)),
+        Payload::new(PayloadBody::Kd(kd)),
+    ];
+    if group.config.transport_mode {
+        payloads.push(Payload::new(PayloadBody::Notify(NotifyPayload::new(
+            NotifyType::USE_TRANSPORT_MODE,
+            Vec::new(),
+        ))));
+    }
+    Ok(payloads)
+}
+
+fn internal(group: &GroupId, e: GcksError) -> GcksResponse {
+    log::error!("group {group}: cannot build the registration response: {e}");
+    GcksResponse::rejected(
+        Some(group.clone()),
+        NotifyType::REGISTRATION_FAILED,
+        Vec::new(),
+        format!("internal error: {e}"),
+    )
+}
+
+fn leave(
+    group: Option<&mut Group>,
+    member: &Identity,
+    reason: NotifyType,
+    group_id: GroupId,
+) -> GcksResponse {
+    let mut events = Vec::new();
+    if let Some(g) = group {
+        if g.members.remove(member).is_some() {
+            log::info!("group {group_id}: {member} left ({reason})");
+            events.push(GcksEvent::MemberLeft {
+                group: group_id.clone(),
+                member: member.clone(),
+            });
+        }
+    }
+    GcksResponse {
+        payloads: Vec::new(),
+        outcome: Outcome::Left { group: group_id },
+        events,
+    }
+}

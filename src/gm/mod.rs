@@ -1,0 +1,238 @@
+//! The group member (GM) role of G-IKEv2 (RFC 9838 §2.3): one [`GroupMember`] per
+//! registration IKE SA builds GSA_AUTH / GSA_REGISTRATION requests and processes the
+//! responses into SA install descriptions for the host.
+//!
+//! Sans-IO and single-threaded: a member belongs to one IKE SA and needs no lock. A
+//! rejected response changes no state.
+
+mod config;
+mod install;
+mod iv;
+mod request;
+mod response;
+
+pub use config::{Acceptance, MembershipConfig, SenderRole};
+pub use install::{Direction, Registration, RekeyAuth, RekeySaInfo, RekeySaState, SaInstall};
+pub use iv::{counter_mode_iv, IvError, IvSequence};
+pub use request::{build_sag, join_payloads, leave_payloads};
+
+use crate::crypto::CryptoError;
+use crate::identity::GroupId;
+use crate::ike_sa::IkeSaContext;
+use crate::time::Time;
+use crate::wire::{NotifyType, Payload, ProtocolId};
+use std::collections::HashMap;
+use std::fmt;
+
+/// Why a registration did not succeed at the member.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum GmError {
+    /// The key server refused with this notify (INVALID_GROUP_ID, AUTHORIZATION_FAILED,
+    /// REGISTRATION_FAILED, NO_PROPOSAL_CHOSEN, ...).
+    Rejected(NotifyType),
+    /// The policy is well-formed but this member does not accept it: leave with
+    /// GSA_REGISTRATION + NO_PROPOSAL_CHOSEN (RFC 9838 §2.3.1).
+    PolicyUnacceptable(String),
+    /// The response breaks RFC 9838 (missing, duplicated or inconsistent payloads,
+    /// attributes or keys).
+    Malformed(String),
+    /// A Group Key Bag names an SA the GSA payload does not describe.
+    UnknownSpi {
+        /// Protocol of the bag.
+        protocol: ProtocolId,
+        /// Its SPI.
+        spi: Vec<u8>,
+    },
+    /// A key is wrapped under a KWK this member does not hold.
+    UnknownKwk(u32),
+    /// A wrapped key did not unwrap (wrong KWK or tampered).
+    Unwrap(CryptoError),
+    /// No request for this group is outstanding.
+    NoPendingRequest(GroupId),
+}
+
+impl GmError {
+    /// The notify to leave the group with (GSA_REGISTRATION), when this error means the
+    /// member cannot use what it got: NO_PROPOSAL_CHOSEN for an unacceptable policy,
+    /// REGISTRATION_FAILED for a response it could not process.
+    pub fn leave_notify(&self) -> Option<NotifyType> {
+        match self {
+            GmError::PolicyUnacceptable(_) => Some(NotifyType::NO_PROPOSAL_CHOSEN),
+            GmError::Malformed(_)
+            | GmError::UnknownSpi { .. }
+            | GmError::UnknownKwk(_)
+            | GmError::Unwrap(_) => Some(NotifyType::REGISTRATION_FAILED),
+            GmError::Rejected(_) | GmError::NoPendingRequest(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for GmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GmError::Rejected(n) => write!(f, "key server refused: {n}"),
+            GmError::PolicyUnacceptable(r) => write!(f, "policy not acceptable: {r}"),
+            GmError::Malformed(r) => write!(f, "malformed response: {r}"),
+            GmError::UnknownSpi { protocol, spi } => write!(
+                f,
+                "key bag for unknown SA {protocol} {}",
+                crate::wire::hex(spi)
+            ),
+            GmError::UnknownKwk(id) => write!(f, "key wrapped under unknown KWK ID {id}"),
+            GmError::Unwrap(e) => write!(f, "key unwrap: {e}"),
+            GmError::NoPendingRequest(g) => write!(f, "no registration pending for {g}"),
+        }
+    }
+}
+
+impl std::error::Error for GmError {}
+
+/// What the member remembers about a group it belongs to.
+#[derive(Debug)]
+pub struct Membership {
+    /// Sender-IDs of the latest registration.
+    pub sender_ids: Vec<u32>,
+    /// GWP_SENDER_ID_BITS of the latest registration.
+    pub sender_id_bits: Option<u16>,
+    /// GWP_ATD and GWP_DTD in seconds.
+    pub atd_dtd_secs: (u16, u16),
+    /// SPIs of the Data-Security SAs.
+    pub data_sa_spis: Vec<[u8; 4]>,
+    /// The Rekey SA, if the group is rekeyed by multicast.
+    pub rekey: Option<RekeySaState>,
+    /// When it registered.
+    pub registered_at: Time,
+}
+
+#[derive(Debug)]
+enum Pending {
+    Join { requested_ids: Option<u32> },
+    Leave,
+}
+
+/// What processing a response achieved.
+#[derive(Debug)]
+pub enum ResponseOutcome {
+    /// Registered (or re-registered): install these SAs.
+    Registered(Registration),
+    /// The member left the group; remove its SAs.
+    Left(GroupId),
+}
+
+/// The member's side of one registration IKE SA.
+#[derive(Debug)]
+pub struct GroupMember {
+    ike_sa: IkeSaContext,
+    pending: HashMap<GroupId, Pending>,
+    groups: HashMap<GroupId, Membership>,
+}
+
+impl GroupMember {
+    /// A member on the IKE SA described by `ike_sa` (peer = the key server).
+    pub fn new(ike_sa: IkeSaContext) -> Self {
+        GroupMember {
+            ike_sa,
+            pending: HashMap::new(),
+            groups: HashMap::new(),
+        }
+    }
+
+    /// The IKE SA context.
+    pub fn ike_sa(&self) -> &IkeSaContext {
+        &self.ike_sa
+    }
+
+    /// Replaces the IKE SA context after the IKE SA was rekeyed (new SK_d, new GSK_w).
+    pub fn set_ike_sa(&mut self, ike_sa: IkeSaContext) {
+        self.ike_sa = ike_sa;
+    }
+
+    /// The group payloads of a join request, for GSA_AUTH (after IDi/AUTH) or
+    /// GSA_REGISTRATION: IDg, SAg and N(GROUP_SENDER) for senders.
+    pub fn join_request(&mut self, cfg: &MembershipConfig) -> Vec<Payload> {
+        let requested_ids = match cfg.role {
+            SenderRole::Receiver => None,
+            SenderRole::Sender { sender_ids, .. } => Some(sender_ids.max(1)),
+        };
+        self.pending
+            .insert(cfg.group.clone(), Pending::Join { requested_ids });
+        join_payloads(cfg)
+    }
+
+    /// A GSA_REGISTRATION request that leaves `group` with `reason`
+    /// (REGISTRATION_FAILED, or NO_PROPOSAL_CHOSEN for an unacceptable policy).
+    pub fn leave_request(&mut self, group: &GroupId, reason: NotifyType) -> Vec<Payload> {
+        self.pending.insert(group.clone(), Pending::Leave);
+        leave_payloads(group, reason)
+    }
+
+    /// Processes the decrypted payloads of the response to the last request for
+    /// `cfg.group`. On success the membership's earlier state is replaced
+    /// (RFC 9838 §2.3.3); on error nothing changes except that the request is no longer
+    /// pending when the key server answered with an error notify.
+    pub fn process_response(
+        &mut self,
+        cfg: &MembershipConfig,
+        payloads: &[Payload],
+        now: Time,
+    ) -> Result<ResponseOutcome, GmError> {
+        let requested_ids = match self.pending.get(&cfg.group) {
+            None => return Err(GmError::NoPendingRequest(cfg.group.clone())),
+            Some(Pending::Leave) => {
+                self.pending.remove(&cfg.group);
+                self.groups.remove(&cfg.group);
+                log::info!("group {}: left", cfg.group);
+                return Ok(ResponseOutcome::Left(cfg.group.clone()));
+            }
+            Some(Pending::Join { requested_ids }) => *requested_ids,
+        };
+        let current = self.groups.get(&cfg.group).and_then(|m| m.rekey.as_ref());
+        let processed =
+            match response::process(&self.ike_sa, cfg, requested_ids, current, payloads, now) {
+                Ok(p) => p,
+                Err(e) => {
+                    if let GmError::Rejected(n) = &e {
+                        self.pending.remove(&cfg.group);
+                        log::info!("group {}: registration refused with {n}", cfg.group);
+                    }
+                    return Err(e);
+                }
+            };
+        self.pending.remove(&cfg.group);
+        let reg = processed.registration;
+        log::info!(
+            "group {}: registered, {} data SA(s), {} Sender-ID(s){}",
+            cfg.group,
+            reg.data_sas.len(),
+            reg.sender_ids.len(),
+            if processed.rekey.is_some() {
+                ", multicast Rekey SA"
+            } else {
+                ""
+            }
+        );
+        self.groups.insert(
+            cfg.group.clone(),
+            Membership {
+                sender_ids: reg.sender_ids.clone(),
+                sender_id_bits: reg.sender_id_bits,
+                atd_dtd_secs: (reg.atd_secs, reg.dtd_secs),
+                data_sa_spis: reg.data_sas.iter().map(|s| s.spi).collect(),
+                rekey: processed.rekey,
+                registered_at: now,
+            },
+        );
+        Ok(ResponseOutcome::Registered(reg))
+    }
+
+    /// The membership of a group.
+    pub fn membership(&self, group: &GroupId) -> Option<&Membership> {
+        self.groups.get(group)
+    }
+
+    /// Groups this member belongs to.
+    pub fn groups(&self) -> impl Iterator<Item = &GroupId> {
+        self.groups.keys()
+    }
+}
