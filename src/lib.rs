@@ -12,6 +12,7 @@
 pub mod crypto;
 pub mod gcks;
 pub mod gm;
+pub mod gsa_rekey;
 pub mod identity;
 pub mod ike_sa;
 pub mod protect;

@@ -156,3 +156,85 @@ pub fn open(bytes: &[u8], protector: &SkProtector) -> Result<Opened, ProtectErro
 pub fn inner_first_type(message: &Message) -> Option<PayloadType> {
     message.encrypted().map(|e| e.inner_first)
 }
+
+/// Builds one IKEv2 fragment (RFC 7383 §2.5): `header` (Next Payload becomes SKF), then
+/// an SKF payload carrying fragment `number` of `total` of the inner plaintext.
+///
+/// `inner_first` is the type of the first inner payload in fragment 1 and NONE in the
+/// others (RFC 7383 §2.5). The AAD covers the header and the SKF header including the
+/// Fragment Number and Total Fragments fields.
+pub fn seal_fragment(
+    header: &IkeHeader,
+    inner_first: PayloadType,
+    number: u16,
+    total: u16,
+    chunk: &[u8],
+    protector: &SkProtector,
+    iv: &[u8],
+) -> Result<Vec<u8>, ProtectError> {
+    let body_len = protector.sealed_len(chunk.len());
+    let placeholder = Message {
+        header: header.clone(),
+        payloads: vec![Payload::new(PayloadBody::Skf(wire::EncryptedFragment {
+            inner_first,
+            fragment_number: number,
+            total_fragments: total,
+            body: vec![0; body_len],
+        }))],
+    };
+    let mut out = placeholder.encode()?;
+    let aad_len = out.len() - body_len;
+    let sealed = protector.seal(&out[..aad_len], iv, chunk)?;
+    if sealed.len() != body_len {
+        return Err(ProtectError::Crypto(CryptoError::InvalidLength {
+            what: "sealed SKF body",
+            expected: body_len,
+            got: sealed.len(),
+        }));
+    }
+    out[aad_len..].copy_from_slice(&sealed);
+    Ok(out)
+}
+
+/// An opened fragment: its header fields and the decrypted chunk.
+#[derive(Debug)]
+pub struct OpenedFragment {
+    /// The message as received.
+    pub message: Message,
+    /// Next Payload of the SKF header (first inner type in fragment 1).
+    pub inner_first: PayloadType,
+    /// The flags octet of the SKF generic header (critical bit and RESERVED).
+    pub flags_octet: u8,
+    /// Fragment Number.
+    pub number: u16,
+    /// Total Fragments.
+    pub total: u16,
+    /// The decrypted part of the inner plaintext.
+    pub chunk: Zeroizing<Vec<u8>>,
+}
+
+/// Decodes `bytes` as a message whose last payload is SKF, checks and decrypts it.
+pub fn open_fragment(
+    bytes: &[u8],
+    protector: &SkProtector,
+) -> Result<OpenedFragment, ProtectError> {
+    let message = Message::decode(bytes).map_err(ProtectError::Decode)?;
+    let (skf, flags_octet) = match message.payloads.last() {
+        Some(Payload {
+            body: PayloadBody::Skf(f),
+            critical,
+            reserved,
+        }) => (f, if *critical { 0x80 } else { 0 } | *reserved),
+        _ => return Err(ProtectError::NotEncrypted),
+    };
+    let aad_len = bytes.len() - skf.body.len();
+    let chunk = protector.open(&bytes[..aad_len], &skf.body)?;
+    Ok(OpenedFragment {
+        inner_first: skf.inner_first,
+        flags_octet,
+        number: skf.fragment_number,
+        total: skf.total_fragments,
+        chunk,
+        message,
+    })
+}

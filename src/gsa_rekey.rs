@@ -1,0 +1,557 @@
+//! GSA_REKEY datagrams (RFC 9838 §2.4.1): building, signing, fragmenting, reassembling,
+//! opening and verifying. The group logic (what goes inside, Message ID replay checks)
+//! lives in the key server and member roles.
+//!
+//! Signature input (§2.4.1.1): `A | P`, where `A` is the IKE header with Length set to
+//! `32 + len(P)` followed by the SK generic header with Payload Length `len(P) + 4`, and
+//! `P` is the plaintext inner payload chain with the signature value octets zeroed. With
+//! fragmentation (RFC 7383) the signature always covers the whole message; the receiver
+//! takes the SK header's Next Payload and flags octet from fragment 1 (§2.4.1.2).
+//!
+//! Decisions (docs/decisions.md K1-K3): IKE header flags are sent as 0 and ignored on
+//! receipt (Q4); a DER ECDSA signature, whose length varies, is produced by signing with
+//! a placeholder of the expected length and signing again until the produced signature
+//! has exactly that length (Q3), so the receiver needs no convention at all.
+
+use crate::crypto::sign::{SigningKey, VerifyingKey};
+use crate::crypto::sk::SkProtector;
+use crate::crypto::CryptoError;
+use crate::protect::{self, ProtectError};
+use crate::wire::{
+    self, AuthMethod, AuthPayload, DecodeError, EncodeError, ExchangeType, IkeHeader, Payload,
+    PayloadBody, PayloadType, SignatureAuthData, IKE_HEADER_LEN, PAYLOAD_HEADER_LEN,
+};
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// IKE header flags of GSA_REKEY: neither Initiator nor Response (docs/decisions.md K1).
+pub const GSA_REKEY_FLAGS: u8 = 0;
+/// Most fragments accepted for one message.
+pub const MAX_FRAGMENTS: u16 = 64;
+/// Most plaintext octets accepted for one reassembled message.
+pub const MAX_REASSEMBLED_LEN: usize = 64 * 1024;
+/// Length of the SKF header after the generic payload header.
+const SKF_FIELDS_LEN: usize = 4;
+
+/// Why a GSA_REKEY datagram could not be built or accepted.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RekeyMessageError {
+    /// A value does not fit its wire field.
+    Encode(EncodeError),
+    /// The datagram is malformed.
+    Decode(DecodeError),
+    /// The decrypted content is malformed.
+    InnerDecode(DecodeError),
+    /// ICV check, decryption or signing failed.
+    Crypto(CryptoError),
+    /// Not a GSA_REKEY (exchange type 41) message.
+    NotGsaRekey(ExchangeType),
+    /// The SPIs are not the Rekey SA's.
+    WrongSpi,
+    /// No SK or SKF payload, or unencrypted payloads beside it.
+    NotProtected,
+    /// A fragment that does not fit the message being reassembled or the limits.
+    BadFragment(&'static str),
+    /// The Message ID is below what the member accepts (replay).
+    Replay {
+        /// Message ID received.
+        received: u32,
+        /// Lowest acceptable.
+        expected: u32,
+    },
+    /// Digital signature authentication is in use but the message has no AUTH payload.
+    MissingAuth,
+    /// Implicit authentication is in use but the message has an AUTH payload.
+    UnexpectedAuth,
+    /// More than one AUTH payload, a method other than 14, or malformed RFC 7427 data.
+    BadAuth(String),
+    /// The AlgorithmIdentifier in AUTH differs from the one announced at registration.
+    AlgorithmMismatch,
+    /// The signature does not verify.
+    SignatureInvalid,
+    /// The fragment size is too small to carry any content.
+    FragmentSizeTooSmall(usize),
+}
+
+impl fmt::Display for RekeyMessageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RekeyMessageError::Encode(e) => write!(f, "encoding: {e}"),
+            RekeyMessageError::Decode(e) => write!(f, "malformed datagram: {e}"),
+            RekeyMessageError::InnerDecode(e) => write!(f, "malformed content: {e}"),
+            RekeyMessageError::Crypto(e) => write!(f, "protection: {e}"),
+            RekeyMessageError::NotGsaRekey(x) => write!(f, "exchange {x} is not GSA_REKEY"),
+            RekeyMessageError::WrongSpi => f.write_str("SPIs are not the Rekey SA's"),
+            RekeyMessageError::NotProtected => f.write_str("no SK/SKF payload"),
+            RekeyMessageError::BadFragment(w) => write!(f, "fragment rejected: {w}"),
+            RekeyMessageError::Replay { received, expected } => {
+                write!(f, "Message ID {received} below {expected} (replay)")
+            }
+            RekeyMessageError::MissingAuth => f.write_str("AUTH payload missing"),
+            RekeyMessageError::UnexpectedAuth => {
+                f.write_str("AUTH payload with implicit authentication")
+            }
+            RekeyMessageError::BadAuth(w) => write!(f, "AUTH payload: {w}"),
+            RekeyMessageError::AlgorithmMismatch => {
+                f.write_str("signature algorithm differs from attribute 18")
+            }
+            RekeyMessageError::SignatureInvalid => f.write_str("signature does not verify"),
+            RekeyMessageError::FragmentSizeTooSmall(n) => {
+                write!(f, "fragment size {n} leaves no room for content")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RekeyMessageError {}
+
+impl From<EncodeError> for RekeyMessageError {
+    fn from(e: EncodeError) -> Self {
+        RekeyMessageError::Encode(e)
+    }
+}
+
+impl From<CryptoError> for RekeyMessageError {
+    fn from(e: CryptoError) -> Self {
+        RekeyMessageError::Crypto(e)
+    }
+}
+
+impl From<ProtectError> for RekeyMessageError {
+    fn from(e: ProtectError) -> Self {
+        match e {
+            ProtectError::Decode(d) => RekeyMessageError::Decode(d),
+            ProtectError::InnerDecode(d) => RekeyMessageError::InnerDecode(d),
+            ProtectError::Encode(e) => RekeyMessageError::Encode(e),
+            ProtectError::Crypto(c) => RekeyMessageError::Crypto(c),
+            _ => RekeyMessageError::NotProtected,
+        }
+    }
+}
+
+/// How a GSA_REKEY is authenticated by its sender (GCAUTH, RFC 9838 §4.4.2.1.1).
+#[derive(Clone, Copy, Debug)]
+pub enum Authenticator<'a> {
+    /// Implicit: no AUTH payload.
+    Implicit,
+    /// Digital signature with this key (AUTH method 14).
+    Signature(&'a SigningKey),
+}
+
+fn header(spi: &[u8; 16], message_id: u32) -> IkeHeader {
+    let mut spi_i = [0u8; 8];
+    let mut spi_r = [0u8; 8];
+    spi_i.copy_from_slice(&spi[..8]);
+    spi_r.copy_from_slice(&spi[8..]);
+    IkeHeader {
+        spi_i,
+        spi_r,
+        version: IkeHeader::VERSION_2_0,
+        exchange: ExchangeType::GSA_REKEY,
+        flags: GSA_REKEY_FLAGS,
+        message_id,
+    }
+}
+
+/// `A` of §2.4.1.1: the IKE header and SK generic header with adjusted lengths.
+fn adjusted_a(
+    h: &IkeHeader,
+    inner_first: PayloadType,
+    sk_flags: u8,
+    p_len: usize,
+) -> Result<Vec<u8>, EncodeError> {
+    let total = IKE_HEADER_LEN + PAYLOAD_HEADER_LEN + p_len;
+    let len32 = u32::try_from(total).map_err(|_| EncodeError::TooLong {
+        structure: wire::Structure::IkeHeader,
+        len: total,
+        max: u32::MAX as usize,
+    })?;
+    let sk_len = u16::try_from(p_len + PAYLOAD_HEADER_LEN).map_err(|_| EncodeError::TooLong {
+        structure: wire::Structure::SkPayload,
+        len: p_len + PAYLOAD_HEADER_LEN,
+        max: u16::MAX as usize,
+    })?;
+    let mut a = Vec::with_capacity(IKE_HEADER_LEN + PAYLOAD_HEADER_LEN);
+    a.extend_from_slice(&h.spi_i);
+    a.extend_from_slice(&h.spi_r);
+    a.push(PayloadType::SK.0);
+    a.push(h.version);
+    a.push(h.exchange.0);
+    a.push(h.flags);
+    a.extend_from_slice(&h.message_id.to_be_bytes());
+    a.extend_from_slice(&len32.to_be_bytes());
+    a.push(inner_first.0);
+    a.push(sk_flags);
+    a.extend_from_slice(&sk_len.to_be_bytes());
+    Ok(a)
+}
+
+fn auth_payload(alg_id: &[u8], signature: Vec<u8>) -> Result<Payload, EncodeError> {
+    let data = SignatureAuthData {
+        algorithm_identifier: alg_id.to_vec(),
+        signature,
+    }
+    .encode()?;
+    Ok(Payload::new(PayloadBody::Auth(AuthPayload {
+        method: AuthMethod::DIGITAL_SIGNATURE,
+        reserved: [0; 3],
+        data,
+    })))
+}
+
+/// Signs `inner` (without AUTH) and returns the chain with the AUTH payload appended.
+fn signed_chain(
+    h: &IkeHeader,
+    inner: &[Payload],
+    key: &SigningKey,
+) -> Result<Vec<Payload>, RekeyMessageError> {
+    let alg_id = key.alg().algorithm_identifier();
+    let mut sig_len = key.max_signature_len();
+    // ECDSA DER signatures vary by a few octets: retry until one has the placeholder's
+    // length. Each attempt succeeds with probability about 1/2 or better.
+    for _ in 0..64 {
+        let mut chain = inner.to_vec();
+        chain.push(auth_payload(alg_id, vec![0; sig_len])?);
+        let (first, p) = wire::encode_payloads(&chain)?;
+        let mut data = adjusted_a(h, first, 0, p.len())?;
+        data.extend_from_slice(&p);
+        let sig = key.sign(&data)?;
+        if sig.len() == sig_len {
+            if let Some(last) = chain.last_mut() {
+                *last = auth_payload(alg_id, sig)?;
+            }
+            return Ok(chain);
+        }
+        sig_len = sig.len();
+    }
+    Err(RekeyMessageError::Crypto(CryptoError::Unsupported(
+        "no signature of a stable length after 64 attempts",
+    )))
+}
+
+/// Builds the datagram(s) of one GSA_REKEY message (RFC 9838 §2.4.1): the Rekey SA SPI
+/// in the IKE header, `message_id`, the inner payloads (GSA, KD, D, N...) plus AUTH when
+/// signing, SK-protected with the current Rekey SA's keys.
+///
+/// With `fragment_size` (a pre-configured datagram size limit, §2.4.1.2), a message that
+/// does not fit is split into RFC 7383 fragments; the signature covers the whole message.
+/// The output is final: retransmissions must resend these exact octets (§2.4.1.3).
+pub fn build(
+    spi: &[u8; 16],
+    message_id: u32,
+    inner: &[Payload],
+    protector: &SkProtector,
+    auth: Authenticator<'_>,
+    fragment_size: Option<usize>,
+) -> Result<Vec<Vec<u8>>, RekeyMessageError> {
+    let h = header(spi, message_id);
+    let chain = match auth {
+        Authenticator::Implicit => inner.to_vec(),
+        Authenticator::Signature(key) => signed_chain(&h, inner, key)?,
+    };
+    let (first, plaintext) = wire::encode_payloads(&chain)?;
+    let plaintext = Zeroizing::new(plaintext);
+    let whole_len = IKE_HEADER_LEN + PAYLOAD_HEADER_LEN + protector.sealed_len(plaintext.len());
+    match fragment_size {
+        Some(limit) if whole_len > limit => {
+            let overhead = IKE_HEADER_LEN + PAYLOAD_HEADER_LEN + SKF_FIELDS_LEN;
+            // The largest chunk whose sealed fragment fits the limit.
+            let mut chunk = limit.saturating_sub(overhead);
+            while chunk > 0 && overhead + protector.sealed_len(chunk) > limit {
+                chunk -= 1;
+            }
+            if chunk == 0 {
+                return Err(RekeyMessageError::FragmentSizeTooSmall(limit));
+            }
+            let pieces: Vec<&[u8]> = plaintext.chunks(chunk).collect();
+            let total = u16::try_from(pieces.len())
+                .ok()
+                .filter(|t| *t <= MAX_FRAGMENTS)
+                .ok_or(RekeyMessageError::FragmentSizeTooSmall(limit))?;
+            let mut out = Vec::with_capacity(pieces.len());
+            for (i, piece) in pieces.iter().enumerate() {
+                let number = i as u16 + 1;
+                let next = if number == 1 {
+                    first
+                } else {
+                    PayloadType::NONE
+                };
+                let iv = protector.fresh_iv()?;
+                out.push(protect::seal_fragment(
+                    &h, next, number, total, piece, protector, &iv,
+                )?);
+            }
+            Ok(out)
+        }
+        _ => {
+            let iv = protector.fresh_iv()?;
+            Ok(vec![protect::seal(&h, &chain, protector, &iv)?])
+        }
+    }
+}
+
+/// A decrypted GSA_REKEY message, not yet authenticated by signature.
+#[derive(Debug)]
+pub struct OpenedRekey {
+    /// The IKE header as received.
+    pub header: IkeHeader,
+    /// The inner payloads.
+    pub inner: Vec<Payload>,
+    /// Next Payload and flags octet of the (reconstructed) SK header.
+    sk_first: PayloadType,
+    sk_flags: u8,
+}
+
+impl OpenedRekey {
+    /// The Message ID.
+    pub fn message_id(&self) -> u32 {
+        self.header.message_id
+    }
+
+    fn auth_payloads(&self) -> impl Iterator<Item = &AuthPayload> {
+        self.inner.iter().filter_map(|p| match &p.body {
+            PayloadBody::Auth(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// Checks implicit authentication: the ICV already verified; no AUTH may be present.
+    pub fn check_implicit(&self) -> Result<(), RekeyMessageError> {
+        match self.auth_payloads().next() {
+            None => Ok(()),
+            Some(_) => Err(RekeyMessageError::UnexpectedAuth),
+        }
+    }
+
+    /// Verifies the AUTH payload (RFC 9838 §2.4.1.1) with `key`; its AlgorithmIdentifier
+    /// must be `key`'s, which registration tied to attribute 18.
+    pub fn verify(&self, key: &VerifyingKey) -> Result<(), RekeyMessageError> {
+        let mut auths = self.auth_payloads();
+        let auth = auths.next().ok_or(RekeyMessageError::MissingAuth)?;
+        if auths.next().is_some() {
+            return Err(RekeyMessageError::BadAuth(
+                "more than one AUTH payload".into(),
+            ));
+        }
+        if auth.method != AuthMethod::DIGITAL_SIGNATURE {
+            return Err(RekeyMessageError::BadAuth(format!(
+                "method {}",
+                auth.method
+            )));
+        }
+        let data = SignatureAuthData::decode(&auth.data)
+            .map_err(|e| RekeyMessageError::BadAuth(e.to_string()))?;
+        if data.algorithm_identifier != key.alg().algorithm_identifier() {
+            return Err(RekeyMessageError::AlgorithmMismatch);
+        }
+        if data.signature.is_empty() {
+            return Err(RekeyMessageError::SignatureInvalid);
+        }
+        // P with the signature value zeroed: the codec is lossless, so re-encoding the
+        // decoded chain with those octets cleared gives exactly the signed form.
+        let zeroed: Vec<Payload> = self
+            .inner
+            .iter()
+            .map(|p| match &p.body {
+                PayloadBody::Auth(a) => {
+                    let mut a = a.clone();
+                    let sig_len = data.signature.len();
+                    let n = a.data.len();
+                    a.data[n - sig_len..].iter_mut().for_each(|b| *b = 0);
+                    Payload {
+                        body: PayloadBody::Auth(a),
+                        ..p.clone()
+                    }
+                }
+                _ => p.clone(),
+            })
+            .collect();
+        let (_, p) = wire::encode_payloads(&zeroed)?;
+        let mut signed = adjusted_a(&self.header, self.sk_first, self.sk_flags, p.len())?;
+        signed.extend_from_slice(&p);
+        key.verify(&signed, &data.signature)
+            .map_err(|_| RekeyMessageError::SignatureInvalid)
+    }
+}
+
+struct Partial {
+    message_id: u32,
+    total: u16,
+    first: Option<(PayloadType, u8)>,
+    chunks: Vec<Option<Zeroizing<Vec<u8>>>>,
+    bytes: usize,
+    header: IkeHeader,
+}
+
+/// Receives GSA_REKEY datagrams for one Rekey SA: checks SPI and ICV, reassembles
+/// fragments, and returns complete decrypted messages. A datagram that fails any check
+/// leaves the receiver unchanged.
+#[derive(Default)]
+pub struct RekeyReceiver {
+    partial: Option<Partial>,
+}
+
+impl fmt::Debug for RekeyReceiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RekeyReceiver")
+            .field("reassembling", &self.partial.as_ref().map(|p| p.message_id))
+            .finish()
+    }
+}
+
+impl RekeyReceiver {
+    /// A receiver with nothing buffered.
+    pub fn new() -> Self {
+        RekeyReceiver::default()
+    }
+
+    /// Processes one datagram (without the non-ESP marker) received for the Rekey SA
+    /// `spi`, protected with `protector`, accepting Message IDs of at least
+    /// `min_message_id`. Returns the message once complete, `None` while fragments are
+    /// missing.
+    pub fn receive(
+        &mut self,
+        datagram: &[u8],
+        spi: &[u8; 16],
+        protector: &SkProtector,
+        min_message_id: u32,
+    ) -> Result<Option<OpenedRekey>, RekeyMessageError> {
+        let raw = wire::RawHeader::decode(datagram).map_err(RekeyMessageError::Decode)?;
+        if raw.header.exchange != ExchangeType::GSA_REKEY {
+            return Err(RekeyMessageError::NotGsaRekey(raw.header.exchange));
+        }
+        if &raw.header.spi_pair() != spi {
+            return Err(RekeyMessageError::WrongSpi);
+        }
+        match raw.next_payload {
+            PayloadType::SK => {
+                let opened = protect::open(datagram, protector)?;
+                if opened.message.payloads.len() != 1 {
+                    return Err(RekeyMessageError::NotProtected);
+                }
+                check_replay(opened.message.header.message_id, min_message_id)?;
+                let (sk_first, sk_flags) = match opened.message.payloads.first() {
+                    Some(Payload {
+                        body: PayloadBody::Sk(sk),
+                        critical,
+                        reserved,
+                    }) => (sk.inner_first, if *critical { 0x80 } else { 0 } | *reserved),
+                    _ => return Err(RekeyMessageError::NotProtected),
+                };
+                Ok(Some(OpenedRekey {
+                    header: opened.message.header,
+                    inner: opened.inner,
+                    sk_first,
+                    sk_flags,
+                }))
+            }
+            PayloadType::SKF => self.receive_fragment(datagram, protector, min_message_id),
+            _ => Err(RekeyMessageError::NotProtected),
+        }
+    }
+
+    fn receive_fragment(
+        &mut self,
+        datagram: &[u8],
+        protector: &SkProtector,
+        min_message_id: u32,
+    ) -> Result<Option<OpenedRekey>, RekeyMessageError> {
+        let frag = protect::open_fragment(datagram, protector)?;
+        if frag.message.payloads.len() != 1 {
+            return Err(RekeyMessageError::NotProtected);
+        }
+        let id = frag.message.header.message_id;
+        check_replay(id, min_message_id)?;
+        if frag.total == 0
+            || frag.total > MAX_FRAGMENTS
+            || frag.number == 0
+            || frag.number > frag.total
+        {
+            return Err(RekeyMessageError::BadFragment(
+                "Fragment Number or Total Fragments out of range",
+            ));
+        }
+        if (frag.number == 1) == (frag.inner_first == PayloadType::NONE) {
+            return Err(RekeyMessageError::BadFragment(
+                "Next Payload must be set in fragment 1 only",
+            ));
+        }
+        // A fragment of an older message than the one being reassembled is ignored; a
+        // newer one starts over (RFC 7383 §2.6.2).
+        let restart = match &self.partial {
+            None => true,
+            Some(p) if id > p.message_id => true,
+            Some(p) if id < p.message_id => {
+                return Err(RekeyMessageError::BadFragment("older message"))
+            }
+            Some(p) if p.total != frag.total => {
+                return Err(RekeyMessageError::BadFragment("Total Fragments changed"))
+            }
+            Some(_) => false,
+        };
+        let bytes_before = if restart {
+            0
+        } else {
+            self.partial.as_ref().map_or(0, |p| p.bytes)
+        };
+        if bytes_before + frag.chunk.len() > MAX_REASSEMBLED_LEN {
+            return Err(RekeyMessageError::BadFragment(
+                "reassembled message too large",
+            ));
+        }
+        if let Some(p) = &self.partial {
+            if !restart && p.chunks[usize::from(frag.number - 1)].is_some() {
+                return Err(RekeyMessageError::BadFragment("duplicate fragment"));
+            }
+        }
+        // Accepted: commit.
+        if restart {
+            self.partial = Some(Partial {
+                message_id: id,
+                total: frag.total,
+                first: None,
+                chunks: (0..frag.total).map(|_| None).collect(),
+                bytes: 0,
+                header: frag.message.header.clone(),
+            });
+        }
+        let Some(p) = self.partial.as_mut() else {
+            return Err(RekeyMessageError::BadFragment("no reassembly state"));
+        };
+        if frag.number == 1 {
+            p.first = Some((frag.inner_first, frag.flags_octet));
+        }
+        p.bytes += frag.chunk.len();
+        p.chunks[usize::from(frag.number - 1)] = Some(frag.chunk);
+        if p.chunks.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        let Some(p) = self.partial.take() else {
+            return Ok(None);
+        };
+        let Some((sk_first, sk_flags)) = p.first else {
+            return Err(RekeyMessageError::BadFragment("fragment 1 missing"));
+        };
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(p.bytes));
+        for c in p.chunks.into_iter().flatten() {
+            plaintext.extend_from_slice(&c);
+        }
+        let inner =
+            wire::decode_payloads(sk_first, &plaintext).map_err(RekeyMessageError::InnerDecode)?;
+        Ok(Some(OpenedRekey {
+            header: p.header,
+            inner,
+            sk_first,
+            sk_flags,
+        }))
+    }
+}
+
+fn check_replay(received: u32, expected: u32) -> Result<(), RekeyMessageError> {
+    if received < expected {
+        Err(RekeyMessageError::Replay { received, expected })
+    } else {
+        Ok(())
+    }
+}
