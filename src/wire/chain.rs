@@ -147,6 +147,30 @@ impl Payload {
     }
 }
 
+/// Payload types `decode_body` decodes into a typed variant (keep in sync with it).
+fn is_modelled(t: PayloadType) -> bool {
+    matches!(
+        t,
+        PayloadType::SA
+            | PayloadType::KE
+            | PayloadType::IDi
+            | PayloadType::IDr
+            | PayloadType::CERT
+            | PayloadType::CERTREQ
+            | PayloadType::AUTH
+            | PayloadType::NONCE
+            | PayloadType::N
+            | PayloadType::D
+            | PayloadType::TSi
+            | PayloadType::TSr
+            | PayloadType::SK
+            | PayloadType::SKF
+            | PayloadType::IDg
+            | PayloadType::GSA
+            | PayloadType::KD
+    )
+}
+
 fn decode_body(
     t: PayloadType,
     r: &mut Reader<'_>,
@@ -226,7 +250,11 @@ pub(crate) fn decode_chain(
         if encrypted {
             if !r.is_empty() {
                 return Err(DecodeError {
-                    structure: Structure::SkPayload,
+                    structure: if current == PayloadType::SKF {
+                        Structure::SkfPayload
+                    } else {
+                        Structure::SkPayload
+                    },
                     offset: start,
                     kind: DecodeErrorKind::EncryptedNotLast,
                 });
@@ -265,7 +293,17 @@ fn encode_body(body: &PayloadBody, w: &mut Writer) -> Result<(), EncodeError> {
         }
         PayloadBody::Gsa(p) => p.encode(w)?,
         PayloadBody::Kd(p) => p.encode(w)?,
-        PayloadBody::Raw { data, .. } => w.bytes(data),
+        PayloadBody::Raw { payload_type, data } => {
+            // NONE would end the chain and the typed kinds would decode as their variant.
+            if *payload_type == PayloadType::NONE || is_modelled(*payload_type) {
+                return Err(EncodeError::OutOfRange {
+                    structure: Structure::Payload,
+                    field: "Payload Type (opaque form of a modelled payload)",
+                    value: u64::from(payload_type.0),
+                });
+            }
+            w.bytes(data)
+        }
     }
     Ok(())
 }

@@ -138,7 +138,7 @@ impl GsaPayload {
 
     /// Encodes a GSA payload body.
     pub fn encode_body(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut w = Writer::new();
+        let mut w = Writer::with_capacity(512);
         self.encode(&mut w)?;
         Ok(w.into_vec())
     }

@@ -3,7 +3,7 @@
 
 use super::attribute::{require_tlv, AttrValue, Attribute};
 use super::enums::{GroupKeyBagAttrType, MemberKeyBagAttrType, ProtocolId};
-use super::error::{DecodeError, EncodeError, Structure};
+use super::error::{DecodeError, DecodeErrorKind, EncodeError, Structure};
 use super::reader::Reader;
 use super::writer::Writer;
 
@@ -184,7 +184,7 @@ impl KdPayload {
 
     /// Encodes a KD payload body.
     pub fn encode_body(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut w = Writer::new();
+        let mut w = Writer::with_capacity(512);
         self.encode(&mut w)?;
         Ok(w.into_vec())
     }
@@ -217,6 +217,23 @@ fn read_tlv_attr<T: Copy + Into<u16> + From<u16>>(
     Ok((a, at + 4))
 }
 
+/// Reads one TLV attribute header and returns its value, borrowed, with the value's offset.
+fn read_tlv_value<'a>(r: &mut Reader<'a>, s: Structure) -> Result<(&'a [u8], usize), DecodeError> {
+    let at = r.offset();
+    let first = r.u16(Structure::Attribute)?;
+    if first & 0x8000 != 0 {
+        return Err(DecodeError {
+            structure: s,
+            offset: at,
+            kind: DecodeErrorKind::WrongAttributeFormat {
+                attr_type: first & 0x7fff,
+            },
+        });
+    }
+    let len = r.u16(Structure::Attribute)? as usize;
+    Ok((r.take(len, Structure::Attribute)?, at + 4))
+}
+
 fn tlv_bytes<T>(a: Attribute<T>) -> Vec<u8> {
     match a.value {
         AttrValue::Tlv(v) => v,
@@ -239,8 +256,8 @@ fn decode_bag(r: &mut Reader<'_>) -> Result<KeyBag, DecodeError> {
                 let peek_type = MemberKeyBagAttrType(body.clone().u16(s)? & 0x7fff);
                 let attr = match peek_type {
                     MemberKeyBagAttrType::WRAP_KEY => {
-                        let (a, value_at) = read_tlv_attr::<MemberKeyBagAttrType>(&mut body, s)?;
-                        MemberKeyBagAttr::WrapKey(WrappedKey::decode_at(&tlv_bytes(a), value_at)?)
+                        let (v, value_at) = read_tlv_value(&mut body, s)?;
+                        MemberKeyBagAttr::WrapKey(WrappedKey::decode_at(v, value_at)?)
                     }
                     MemberKeyBagAttrType::AUTH_KEY => {
                         let (a, _) = read_tlv_attr::<MemberKeyBagAttrType>(&mut body, s)?;
@@ -271,11 +288,8 @@ fn decode_bag(r: &mut Reader<'_>) -> Result<KeyBag, DecodeError> {
             while !body.is_empty() {
                 let peek_type = GroupKeyBagAttrType(body.clone().u16(s)? & 0x7fff);
                 if peek_type == GroupKeyBagAttrType::SA_KEY {
-                    let (a, value_at) = read_tlv_attr::<GroupKeyBagAttrType>(&mut body, s)?;
-                    attributes.push(GroupKeyBagAttr::SaKey(WrappedKey::decode_at(
-                        &tlv_bytes(a),
-                        value_at,
-                    )?));
+                    let (v, value_at) = read_tlv_value(&mut body, s)?;
+                    attributes.push(GroupKeyBagAttr::SaKey(WrappedKey::decode_at(v, value_at)?));
                 } else {
                     attributes.push(GroupKeyBagAttr::Other(Attribute::decode(&mut body)?));
                 }
@@ -302,6 +316,26 @@ fn decode_bag(r: &mut Reader<'_>) -> Result<KeyBag, DecodeError> {
     }
 }
 
+fn encode_tlv(t: u16, v: &[u8], w: &mut Writer) -> Result<(), EncodeError> {
+    w.u16(t);
+    w.u16_len(v.len(), Structure::Attribute, "Attribute Length")?;
+    w.bytes(v);
+    Ok(())
+}
+
+fn encode_wrapped(t: u16, k: &WrappedKey, w: &mut Writer) -> Result<(), EncodeError> {
+    w.u16(t);
+    w.u16_len(
+        WrappedKey::HEADER_LEN + k.encrypted.len(),
+        Structure::Attribute,
+        "Attribute Length",
+    )?;
+    w.u32(k.key_id);
+    w.u32(k.kwk_id);
+    w.bytes(&k.encrypted);
+    Ok(())
+}
+
 fn encode_bag(b: &KeyBag, w: &mut Writer) -> Result<(), EncodeError> {
     let start = w.len();
     match b {
@@ -313,13 +347,13 @@ fn encode_bag(b: &KeyBag, w: &mut Writer) -> Result<(), EncodeError> {
             for a in &m.attributes {
                 match a {
                     MemberKeyBagAttr::WrapKey(k) => {
-                        Attribute::tlv(MemberKeyBagAttrType::WRAP_KEY, k.encode()).encode(w)?
+                        encode_wrapped(MemberKeyBagAttrType::WRAP_KEY.0, k, w)?
                     }
                     MemberKeyBagAttr::AuthKey(v) => {
-                        Attribute::tlv(MemberKeyBagAttrType::AUTH_KEY, v.clone()).encode(w)?
+                        encode_tlv(MemberKeyBagAttrType::AUTH_KEY.0, v, w)?
                     }
                     MemberKeyBagAttr::GmSenderId(v) => {
-                        Attribute::tlv(MemberKeyBagAttrType::GM_SENDER_ID, v.clone()).encode(w)?
+                        encode_tlv(MemberKeyBagAttrType::GM_SENDER_ID.0, v, w)?
                     }
                     MemberKeyBagAttr::Other(a) => {
                         if matches!(
@@ -359,7 +393,7 @@ fn encode_bag(b: &KeyBag, w: &mut Writer) -> Result<(), EncodeError> {
             for a in &g.attributes {
                 match a {
                     GroupKeyBagAttr::SaKey(k) => {
-                        Attribute::tlv(GroupKeyBagAttrType::SA_KEY, k.encode()).encode(w)?
+                        encode_wrapped(GroupKeyBagAttrType::SA_KEY.0, k, w)?
                     }
                     GroupKeyBagAttr::Other(a) => {
                         if a.attr_type == GroupKeyBagAttrType::SA_KEY {

@@ -53,7 +53,7 @@ impl Message {
 
     /// Encodes the message with derived Next Payload and Length fields.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut w = Writer::with_capacity(256);
+        let mut w = Writer::with_capacity(1024);
         self.encode_into(&mut w)?;
         Ok(w.into_vec())
     }
@@ -61,6 +61,13 @@ impl Message {
     pub(crate) fn encode_into(&self, w: &mut Writer) -> Result<(), EncodeError> {
         let start = w.len();
         let h = &self.header;
+        if h.version >> 4 != 2 {
+            return Err(EncodeError::OutOfRange {
+                structure: Structure::IkeHeader,
+                field: "Major Version",
+                value: u64::from(h.version >> 4),
+            });
+        }
         w.bytes(&h.spi_i);
         w.bytes(&h.spi_r);
         let next_at = w.len();

@@ -188,6 +188,13 @@ impl SignatureAuthData {
 
     /// Encodes the Authentication Data.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        if self.algorithm_identifier.is_empty() {
+            return Err(EncodeError::OutOfRange {
+                structure: Structure::SignatureAuthData,
+                field: "ASN.1 Length",
+                value: 0,
+            });
+        }
         let mut w =
             Writer::with_capacity(1 + self.algorithm_identifier.len() + self.signature.len());
         w.u8_len(
@@ -283,6 +290,18 @@ impl DeletePayload {
         let spi_size = r.u8(s)?;
         let count_at = r.offset();
         let count = r.u16(s)? as usize;
+        // RFC 7296 §3.11: SPI Size 0 (IKE SA) comes with Num of SPIs 0. Any other count
+        // would make the decoder build `count` empty SPIs out of no input octets.
+        if spi_size == 0 && count != 0 {
+            return Err(DecodeError {
+                structure: s,
+                offset: count_at,
+                kind: DecodeErrorKind::InvalidValue {
+                    field: "Num of SPIs (SPI Size 0)",
+                    value: count as u64,
+                },
+            });
+        }
         let needed = count.saturating_mul(spi_size as usize);
         if needed != r.remaining() {
             return Err(DecodeError {
@@ -308,6 +327,13 @@ impl DeletePayload {
 
     pub(crate) fn encode(&self, w: &mut Writer) -> Result<(), EncodeError> {
         let s = Structure::DeletePayload;
+        if self.spi_size == 0 && !self.spis.is_empty() {
+            return Err(EncodeError::OutOfRange {
+                structure: s,
+                field: "Num of SPIs (SPI Size 0)",
+                value: self.spis.len() as u64,
+            });
+        }
         if let Some(bad) = self.spis.iter().find(|x| x.len() != self.spi_size as usize) {
             return Err(EncodeError::OutOfRange {
                 structure: s,
