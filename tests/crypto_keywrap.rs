@@ -172,3 +172,88 @@ fn kwa_code_points() {
         assert_eq!(Kwa::from_id(id), None);
     }
 }
+
+/// The RFC 5649 mode here runs over OpenSSL's AES-ECB (docs/decisions.md C5): its output
+/// must equal OpenSSL's own `aes-*-wrap-pad` byte for byte, for every length and KWA, and
+/// each must unwrap the other's output.
+#[test]
+fn identical_to_openssl_wrap_pad_for_every_length() {
+    use gikev2::crypto::keywrap::{unwrap, wrap, Kwa};
+    use openssl::cipher::Cipher;
+    use openssl::cipher_ctx::{CipherCtx, CipherCtxFlags};
+    for (kwa, cipher) in [
+        (Kwa::Kw5649_128, Cipher::aes_128_wrap_pad()),
+        (Kwa::Kw5649_192, Cipher::aes_192_wrap_pad()),
+        (Kwa::Kw5649_256, Cipher::aes_256_wrap_pad()),
+    ] {
+        let mut kwk = vec![0u8; kwa.kwk_len()];
+        openssl::rand::rand_bytes(&mut kwk).unwrap();
+        for n in 1..=256usize {
+            let mut data = vec![0u8; n];
+            openssl::rand::rand_bytes(&mut data).unwrap();
+            let mut ctx = CipherCtx::new().unwrap();
+            ctx.set_flags(CipherCtxFlags::FLAG_WRAP_ALLOW);
+            ctx.encrypt_init(Some(cipher), Some(&kwk), None).unwrap();
+            let mut reference = vec![0u8; n + 16];
+            let len = ctx.cipher_update(&data, Some(&mut reference)).unwrap();
+            reference.truncate(len);
+            let ours = wrap(kwa, &kwk, &data).unwrap();
+            assert_eq!(ours, reference, "{kwa:?} n={n}");
+            assert_eq!(unwrap(kwa, &kwk, &reference).unwrap().as_bytes(), &data[..]);
+            let mut ctx = CipherCtx::new().unwrap();
+            ctx.set_flags(CipherCtxFlags::FLAG_WRAP_ALLOW);
+            ctx.decrypt_init(Some(cipher), Some(&kwk), None).unwrap();
+            let mut back = vec![0u8; ours.len() + 16];
+            let len = ctx.cipher_update(&ours, Some(&mut back)).unwrap();
+            assert_eq!(
+                &back[..len],
+                &data[..],
+                "{kwa:?} n={n}: OpenSSL unwraps ours"
+            );
+        }
+    }
+}
+
+/// Wrapped keys whose length indicator or padding is wrong but whose AIV prefix would
+/// decrypt correctly are refused: built with OpenSSL's plain RFC 3394 wrap over a block
+/// carrying a forged AIV.
+#[test]
+fn forged_length_indicator_and_padding_are_refused() {
+    use gikev2::crypto::keywrap::{unwrap, Kwa};
+    use openssl::aes::{wrap_key, AesKey};
+    let kwk = [9u8; 32];
+    let key = AesKey::new_encrypt(&kwk).unwrap();
+    // (MLI, padded data): MLI too large, MLI too small for the block count, non-zero pad.
+    let cases: [(u32, Vec<u8>); 3] = [
+        (17, vec![1u8; 16]),
+        (8, vec![1u8; 16]),
+        (13, [vec![1u8; 13], vec![0, 0, 7]].concat()),
+    ];
+    for (mli, data) in cases {
+        let mut iv = [0u8; 8];
+        iv[..4].copy_from_slice(&[0xa6, 0x59, 0x59, 0xa6]);
+        iv[4..].copy_from_slice(&mli.to_be_bytes());
+        let mut out = vec![0u8; data.len() + 8];
+        wrap_key(&key, Some(iv), &mut out, &data).unwrap();
+        assert!(unwrap(Kwa::Kw5649_256, &kwk, &out).is_err(), "MLI {mli}");
+    }
+}
+
+#[test]
+fn wrap_many_equals_wrapping_one_by_one() {
+    use gikev2::crypto::keywrap::{wrap, KeyWrapper, Kwa};
+    let kwk = [3u8; 32];
+    let keys: Vec<Vec<u8>> = [1usize, 8, 9, 36, 64, 68, 256, 16, 3]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (0..*n).map(|x| (x * 7 + i) as u8).collect())
+        .collect();
+    let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let mut w = KeyWrapper::new(Kwa::Kw5649_256, &kwk).unwrap();
+    let many = w.wrap_many(&refs).unwrap();
+    for (k, out) in keys.iter().zip(&many) {
+        assert_eq!(out, &wrap(Kwa::Kw5649_256, &kwk, k).unwrap());
+    }
+    assert!(w.wrap_many(&[]).unwrap().is_empty());
+    assert!(w.wrap_many(&[&[1u8; 257]]).is_err());
+}

@@ -330,35 +330,47 @@ impl Group {
         wrapper: &mut KeyWrapper,
         sender_ids: Option<(u32, u32)>,
     ) -> Result<KdPayload, GcksError> {
-        let mut bags = Vec::with_capacity(self.data_sas.len() + 2);
-        let mut sa_key = |keymat: &KeyMaterial| -> Result<Vec<GroupKeyBagAttr>, GcksError> {
-            Ok(vec![GroupKeyBagAttr::SaKey(WrappedKey {
-                key_id: 0,
-                kwk_id: 0,
-                encrypted: wrapper.wrap(keymat.as_bytes())?,
-            })])
-        };
-        if let Some(rs) = &self.rekey_sa {
-            bags.push(KeyBag::Group(GroupKeyBag {
-                protocol: ProtocolId::GIKE_UPDATE,
-                spi: rs.spi.to_vec(),
-                attributes: sa_key(&rs.keymat)?,
-            }));
-        }
-        for sa in &self.data_sas {
-            bags.push(KeyBag::Group(GroupKeyBag {
-                protocol: self.config.data_policies[sa.policy].protocol.protocol_id(),
-                spi: sa.spi.to_vec(),
-                attributes: sa_key(&sa.keymat)?,
-            }));
-        }
+        // Every SA's keying material under the same GSK_w, wrapped in one batch.
+        let sas: Vec<(ProtocolId, &[u8], &KeyMaterial)> = self
+            .rekey_sa
+            .iter()
+            .map(|rs| (ProtocolId::GIKE_UPDATE, &rs.spi[..], &rs.keymat))
+            .chain(self.data_sas.iter().map(|sa| {
+                (
+                    self.config.data_policies[sa.policy].protocol.protocol_id(),
+                    &sa.spi[..],
+                    &sa.keymat,
+                )
+            }))
+            .collect();
+        let keymats: Vec<&[u8]> = sas.iter().map(|(_, _, k)| k.as_bytes()).collect();
+        let wrapped = wrapper.wrap_many(&keymats)?;
+        let mut bags: Vec<KeyBag> = sas
+            .iter()
+            .zip(wrapped)
+            .map(|((protocol, spi, _), encrypted)| {
+                KeyBag::Group(GroupKeyBag {
+                    protocol: *protocol,
+                    spi: spi.to_vec(),
+                    attributes: vec![GroupKeyBagAttr::SaKey(WrappedKey {
+                        key_id: 0,
+                        kwk_id: 0,
+                        encrypted,
+                    })],
+                })
+            })
+            .collect();
         let mut member = Vec::new();
         if let Some(spki) = &self.auth_key_spki {
             member.push(MemberKeyBagAttr::AuthKey(spki.clone()));
         }
         if let Some((first, count)) = sender_ids {
-            for id in first..first + count {
-                member.push(MemberKeyBagAttr::GmSenderId(id.to_be_bytes().to_vec()));
+            // (0..count) rather than first..first + count: the last ID of a 32-bit space
+            // is u32::MAX, and first + count would overflow.
+            for k in 0..count {
+                member.push(MemberKeyBagAttr::GmSenderId(
+                    (first + k).to_be_bytes().to_vec(),
+                ));
             }
         }
         if !member.is_empty() {
