@@ -129,7 +129,7 @@ fn exchange(
     let request = over_the_wire(&m.gm.join_request(cfg));
     let response = gcks.handle_request(&m.at_gcks, xchg, &request, now);
     let result =
-        m.gm.process_response(cfg, &over_the_wire(&response.payloads), now);
+        m.gm.process_response(&cfg.group, &over_the_wire(&response.payloads), now);
     (response, result)
 }
 
@@ -284,7 +284,7 @@ fn keys_are_wrapped_under_each_ike_sas_gsk_w() {
         wire::encode_payloads(&other.payloads).unwrap().1
     );
     assert!(matches!(
-        b.gm.process_response(&cfg, &other.payloads, T0),
+        b.gm.process_response(&cfg.group, &other.payloads, T0),
         Ok(ResponseOutcome::Registered(_))
     ));
 }
@@ -374,7 +374,7 @@ fn member_rejects_policy_and_leaves() {
     );
     assert!(matches!(resp.outcome, Outcome::Registered { .. }));
     let err =
-        a.gm.process_response(&strict, &over_the_wire(&resp.payloads), T0)
+        a.gm.process_response(&strict.group, &over_the_wire(&resp.payloads), T0)
             .unwrap_err();
     assert!(matches!(err, GmError::PolicyUnacceptable(_)), "{err}");
     assert_eq!(err.leave_notify(), Some(NotifyType::NO_PROPOSAL_CHOSEN));
@@ -396,7 +396,7 @@ fn member_rejects_policy_and_leaves() {
     assert!(matches!(&resp.events[..], [GcksEvent::MemberLeft { .. }]));
     assert_eq!(gcks.group(&cfg.group).unwrap().member_count(), 0);
     assert!(matches!(
-        a.gm.process_response(&strict, &over_the_wire(&resp.payloads), T0),
+        a.gm.process_response(&strict.group, &over_the_wire(&resp.payloads), T0),
         Ok(ResponseOutcome::Left(_))
     ));
 }
@@ -423,7 +423,7 @@ fn leaving_after_registration_removes_the_member() {
     );
     assert_eq!(gcks.group(&cfg.group).unwrap().member_count(), 0);
     assert!(matches!(
-        a.gm.process_response(&cfg, &[], T0),
+        a.gm.process_response(&cfg.group, &[], T0),
         Ok(ResponseOutcome::Left(_))
     ));
     assert!(a.gm.membership(&cfg.group).is_none());
@@ -515,13 +515,18 @@ fn sender_id_exhaustion_excludes_every_member() {
 
     let mut late = member("late.gms.example");
     let (resp, res) = exchange(&mut gcks, &mut late, &cfg, ExchangeType::GSA_AUTH, T0);
-    assert!(matches!(
-        &resp.events[..],
-        [
-            GcksEvent::AllMembersExcluded { members: 5, .. },
-            GcksEvent::MemberJoined { .. }
-        ]
-    ));
+    match &resp.events[..] {
+        [GcksEvent::AllMembersExcluded {
+            excluded,
+            previous_rekey_spi,
+            ..
+        }, GcksEvent::MemberJoined { .. }] => {
+            assert_eq!(excluded.len(), 5);
+            assert!(excluded.iter().any(|(id, _)| *id == r.name));
+            assert_eq!(*previous_rekey_spi, old_kek);
+        }
+        other => panic!("events {other:?}"),
+    }
     let reg = registered(res);
     assert_eq!(reg.sender_ids, vec![0], "the counter starts again");
     let g = gcks.group(&group).unwrap();
@@ -531,6 +536,11 @@ fn sender_id_exhaustion_excludes_every_member() {
         "new keys for reused IDs"
     );
     assert_ne!(g.rekey_sa_spi(), old_kek);
+    assert_eq!(
+        g.previous_rekey_sa_spi(),
+        old_kek,
+        "kept to tell the excluded members"
+    );
 }
 
 #[test]
@@ -547,18 +557,103 @@ fn receivers_get_no_sender_ids_and_non_counter_groups_need_none() {
 }
 
 #[test]
-fn late_joiner_learns_initial_message_id_and_expired_sas_are_replaced() {
+fn registration_never_replaces_keys() {
     let (mut gcks, cfg) = setup();
     let mut a = member("a.gms.example");
     let first = registered(exchange(&mut gcks, &mut a, &cfg, ExchangeType::GSA_AUTH, T0).1);
-    // Past every lifetime: the key server replaces the SAs before answering.
+    // Even past every lifetime, a registration hands out the group's current SAs (a
+    // lifetime of 1 s): only a group rekey may change keys, or members would diverge.
     let later = T0.plus_secs(10_000);
     let mut b = member("b.gms.example");
     let (resp, r) = exchange(&mut gcks, &mut b, &cfg, ExchangeType::GSA_AUTH, later);
-    assert!(matches!(resp.events[0], GcksEvent::SasReplaced { .. }));
+    assert!(matches!(&resp.events[..], [GcksEvent::MemberJoined { .. }]));
     let second = registered(r);
-    assert_ne!(first.data_sas[0].spi, second.data_sas[0].spi);
-    assert_eq!(second.data_sas[0].expires_at, Some(later.plus_secs(3600)));
+    assert_eq!(first.data_sas[0].spi, second.data_sas[0].spi);
+    assert!(first.data_sas[0]
+        .encr_key
+        .ct_eq(&second.data_sas[0].encr_key));
+    assert_eq!(second.data_sas[0].lifetime_secs, Some(1));
+    assert_eq!(first.rekey_sa.unwrap().spi, second.rekey_sa.unwrap().spi);
+    // Halfway through, the remaining lifetime is what is sent.
+    let mut c = member("c.gms.example");
+    let third = registered(
+        exchange(
+            &mut gcks,
+            &mut c,
+            &cfg,
+            ExchangeType::GSA_AUTH,
+            T0.plus_secs(600),
+        )
+        .1,
+    );
+    assert_eq!(third.data_sas[0].lifetime_secs, Some(3000));
+}
+
+#[test]
+fn outbound_only_senders_and_rekey_keys_match_the_key_server() {
+    let (mut gcks, _) = setup();
+    let mut cfg = MembershipConfig::sender(Identity::key_id("group-1"), 1);
+    cfg.role = SenderRole::Sender {
+        sender_ids: 1,
+        receives: false,
+    };
+    let mut a = member("a.gms.example");
+    let reg = registered(exchange(&mut gcks, &mut a, &cfg, ExchangeType::GSA_AUTH, T0).1);
+    assert!(reg
+        .data_sas
+        .iter()
+        .all(|s| s.direction == Direction::Outbound));
+    let group = gcks.group(&cfg.group).unwrap();
+    let keymat = group.rekey_sa_keymat().unwrap().as_bytes().to_vec();
+    let k = a.gm.membership(&cfg.group).unwrap().rekey.as_ref().unwrap();
+    let joined = [k.gsk_e.as_bytes(), k.gsk_a.as_bytes(), k.gsk_w.as_bytes()].concat();
+    assert_eq!(joined, keymat, "KEYMAT = GSK_e | GSK_a | GSK_w");
+}
+
+#[test]
+fn leave_answers_other_than_empty_are_not_taken_as_leaving() {
+    let (mut gcks, cfg) = setup();
+    let mut a = member("a.gms.example");
+    registered(exchange(&mut gcks, &mut a, &cfg, ExchangeType::GSA_AUTH, T0).1);
+    a.gm.leave_request(&cfg.group, NotifyType::REGISTRATION_FAILED);
+    let gsa_kd = response_for(&mut gcks, &mut member("b.gms.example"), &cfg);
+    assert!(matches!(
+        a.gm.process_response(&cfg.group, &gsa_kd, T0),
+        Err(GmError::Malformed(_))
+    ));
+    assert!(a.gm.membership(&cfg.group).is_some(), "still a member");
+    let refusal = vec![Payload::new(PayloadBody::Notify(NotifyPayload::new(
+        NotifyType::INVALID_GROUP_ID,
+        vec![],
+    )))];
+    assert!(matches!(
+        a.gm.process_response(&cfg.group, &refusal, T0),
+        Err(GmError::Rejected(NotifyType::INVALID_GROUP_ID))
+    ));
+}
+
+#[test]
+fn configurations_the_rfc_forbids_are_refused() {
+    let mut gcks = Gcks::new();
+    let mut c = group_config("iiv");
+    c.data_policies[0].encr = Some(EncrSpec::with_bits(EncrId::ENCR_AES_GCM_16_IIV, 256));
+    c.data_policies[0].sn = SnId::SEQ32;
+    assert!(gcks
+        .add_group(c, T0)
+        .unwrap_err()
+        .to_string()
+        .contains("implicit-IV"));
+    let mut c = group_config("esp-and-ah");
+    let mut ah = c.data_policies[1].clone();
+    ah.name = "ah".into();
+    ah.protocol = DataProtocol::Ah;
+    ah.encr = None;
+    c.data_policies.push(ah);
+    assert!(gcks
+        .add_group(c, T0)
+        .unwrap_err()
+        .to_string()
+        .contains("same traffic selectors"));
 }
 
 // ---- hostile and malformed input: the right error, and nothing changes ----
@@ -709,6 +804,39 @@ fn hostile_responses_are_rejected_and_change_nothing() {
             |e| matches!(e, GmError::Malformed(m) if m.contains("more than one GSA")),
         ),
         (
+            "duplicate GWP_ATD",
+            Box::new(|p| {
+                for g in gsa_policies(p).iter_mut() {
+                    if let GroupPolicy::Gw(gw) = g {
+                        gw.attributes
+                            .push(Attribute::tv(wire::GwpAttrType::GWP_ATD, 1));
+                    }
+                }
+            }),
+            |e| matches!(e, GmError::Malformed(m) if m.contains("GWP_ATD")),
+        ),
+        (
+            "duplicate AUTH_KEY",
+            Box::new(|p| {
+                for b in kd_bags(p).iter_mut() {
+                    if let KeyBag::Member(m) = b {
+                        let dup = m.attributes[0].clone();
+                        m.attributes.push(dup);
+                    }
+                }
+            }),
+            |e| matches!(e, GmError::Malformed(m) if m.contains("2 AUTH_KEY")),
+        ),
+        (
+            "data SA without a lifetime under multicast rekey",
+            Box::new(|p| {
+                if let GroupPolicy::Sa(s) = &mut gsa_policies(p)[1] {
+                    s.attributes.clear();
+                }
+            }),
+            |e| matches!(e, GmError::Malformed(m) if m.contains("without GSA_KEY_LIFETIME")),
+        ),
+        (
             "unrequested Sender-ID",
             Box::new(|p| {
                 for b in kd_bags(p).iter_mut() {
@@ -725,7 +853,7 @@ fn hostile_responses_are_rejected_and_change_nothing() {
         let mut resp = response_for(&mut gcks, &mut a, &cfg);
         tamper(&mut resp);
         let err =
-            a.gm.process_response(&cfg, &over_the_wire(&resp), T0)
+            a.gm.process_response(&cfg.group, &over_the_wire(&resp), T0)
                 .unwrap_err();
         assert!(expected(&err), "{name}: got {err}");
         let m = a.gm.membership(&cfg.group).unwrap();
@@ -816,7 +944,7 @@ fn hostile_requests_get_the_right_notify_and_change_nothing() {
     // A response with no pending request.
     let mut b = member("b.gms.example");
     assert!(matches!(
-        b.gm.process_response(&cfg, &[], T0),
+        b.gm.process_response(&cfg.group, &[], T0),
         Err(GmError::NoPendingRequest(_))
     ));
 }

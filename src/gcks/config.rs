@@ -193,6 +193,17 @@ impl GroupConfig {
             }
             validate_data_policy(p, &o, self.rekey.is_some())?;
         }
+        for (i, p) in self.data_policies.iter().enumerate() {
+            let clash = self.data_policies[..i]
+                .iter()
+                .any(|q| q.protocol != p.protocol && q.src == p.src && q.dst == p.dst);
+            if clash {
+                return Err(ConfigError::new(
+                    format!("{g}.policies.{}", p.name),
+                    "ESP and AH policies for the same traffic selectors (RFC 9838 §4.4.1)",
+                ));
+            }
+        }
         if let Some(r) = &self.rekey {
             validate_rekey_policy(r, &format!("{g}.rekey"))?;
         }
@@ -225,10 +236,13 @@ fn validate_data_policy(p: &DataPolicyConfig, o: &str, multicast: bool) -> Resul
                     "a non-AEAD cipher needs integrity",
                 ));
             }
-            if e.is_implicit_iv() && p.sn != SnId::SEQ32 {
+            if e.is_implicit_iv() {
+                // RFC 9838 §2.7: only safe with exactly one sender and SN 0; group policy
+                // here cannot name that one sender, so every sender would install it.
                 return Err(ConfigError::new(
                     format!("{o}.encr"),
-                    "implicit-IV ciphers need unique sequence numbers: sn must be 0 (RFC 9838 §2.7)",
+                    "implicit-IV ciphers (RFC 8750) need a single designated sender, which \
+                     group policy cannot express yet (RFC 9838 §2.7)",
                 ));
             }
         }

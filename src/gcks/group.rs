@@ -26,7 +26,8 @@ pub(crate) struct DataSa {
     pub(crate) policy: usize,
     pub(crate) spi: [u8; 4],
     pub(crate) keymat: KeyMaterial,
-    pub(crate) expires: Time,
+    /// End of its lifetime; `None` when the policy sets no lifetime (inband rekey only).
+    pub(crate) expires: Option<Time>,
 }
 
 /// The group's current Rekey SA (GIKE_UPDATE).
@@ -57,6 +58,8 @@ pub struct Group {
     pub(crate) config: GroupConfig,
     pub(crate) data_sas: Vec<DataSa>,
     pub(crate) rekey_sa: Option<RekeySa>,
+    /// The Rekey SA replaced last, kept so excluded members can still be told.
+    pub(crate) previous_rekey_sa: Option<RekeySa>,
     pub(crate) members: HashMap<Identity, MemberInfo>,
     pub(crate) sender_ids: SenderIdCounter,
     auth_key_spki: Option<Vec<u8>>,
@@ -106,6 +109,7 @@ impl Group {
             config,
             data_sas: Vec::new(),
             rekey_sa: None,
+            previous_rekey_sa: None,
             members: HashMap::new(),
             auth_key_spki,
         };
@@ -150,6 +154,16 @@ impl Group {
             .map(|s| &s.keymat)
     }
 
+    /// The keying material of the current Rekey SA (GSK_e | GSK_a | GSK_w). Secret.
+    pub fn rekey_sa_keymat(&self) -> Option<&KeyMaterial> {
+        self.rekey_sa.as_ref().map(|r| &r.keymat)
+    }
+
+    /// SPI of the Rekey SA replaced last (after every member was excluded), if any.
+    pub fn previous_rekey_sa_spi(&self) -> Option<[u8; 16]> {
+        self.previous_rekey_sa.as_ref().map(|r| r.spi)
+    }
+
     /// SPI of the current Rekey SA, if the group has one.
     pub fn rekey_sa_spi(&self) -> Option<[u8; 16]> {
         self.rekey_sa.as_ref().map(|r| r.spi)
@@ -180,7 +194,7 @@ impl Group {
                 policy: i,
                 spi,
                 keymat: KeyMaterial::random(len)?,
-                expires: now.plus_secs(u64::from(p.lifetime_secs)),
+                expires: (p.lifetime_secs != 0).then(|| now.plus_secs(u64::from(p.lifetime_secs))),
             });
         }
         Ok(out)
@@ -288,8 +302,8 @@ impl Group {
         for sa in &self.data_sas {
             let p = &self.config.data_policies[sa.policy];
             let mut attributes = Vec::with_capacity(1);
-            if p.lifetime_secs != 0 {
-                attributes.push(Self::lifetime_attr(now, sa.expires));
+            if let Some(expires) = sa.expires {
+                attributes.push(Self::lifetime_attr(now, expires));
             }
             policies.push(GroupPolicy::Sa(GsaPolicy {
                 protocol: p.protocol.protocol_id(),

@@ -65,20 +65,19 @@ pub enum GcksEvent {
         member: Identity,
     },
     /// Every member was excluded and the group's SAs were replaced: they must all
-    /// register again (RFC 9838 §2.5.1 Sender-ID exhaustion). The host announces it with
-    /// a Delete (GIKE_UPDATE, SPI 0) in GSA_REKEY.
+    /// register again (RFC 9838 §2.5.1 Sender-ID exhaustion). The excluded members are
+    /// told with a Delete (GIKE_UPDATE, SPI 0) under the previous Rekey SA, which the
+    /// group keeps for that (`Group::previous_rekey_sa_spi`), or by GSA_INBAND_REKEY over
+    /// their IKE SAs.
     AllMembersExcluded {
         /// The group.
         group: GroupId,
-        /// How many members were excluded.
-        members: usize,
+        /// The excluded members with their IKE SA SPIs.
+        excluded: Vec<(Identity, MemberInfo)>,
+        /// SPI of the Rekey SA the excluded members still hold.
+        previous_rekey_spi: Option<[u8; 16]>,
         /// Why.
         reason: &'static str,
-    },
-    /// SAs whose lifetime had run out were replaced before answering.
-    SasReplaced {
-        /// The group.
-        group: GroupId,
     },
 }
 
@@ -269,16 +268,16 @@ impl Gcks {
         let wants_ids = req.sender.is_some() && group.config.uses_counter_mode();
         let mut events = Vec::new();
 
-        // State changes that the group needs whatever this member's fate: replace expired
-        // SAs, and exclude everybody when the Sender-ID space is used up.
+        // The one state change a registration may cause whatever this member's fate: when
+        // the Sender-ID space is used up, every member is excluded and the SAs replaced
+        // (RFC 9838 §2.5.1). Registration never replaces SAs otherwise: keys change only
+        // by rekeying the whole group (docs/decisions.md R7).
         let exhausted = wants_ids
             && group.sender_ids.peek(
                 req.sender.unwrap_or(1),
                 group.config.max_sender_ids_per_request,
             ) == Allocation::Exhausted;
-        let expired = group.data_sas.iter().any(|s| s.expires <= now)
-            || group.rekey_sa.as_ref().is_some_and(|r| r.expires <= now);
-        if exhausted || expired {
+        if exhausted {
             let fresh = group
                 .new_data_sas(now, &spi_taken)
                 .and_then(|d| Ok((d, group.new_rekey_sa(now, &spi_taken)?)));
@@ -290,26 +289,20 @@ impl Gcks {
                 return reject(NotifyType::INVALID_GROUP_ID, "unknown group".into());
             };
             group.data_sas = data_sas;
-            group.rekey_sa = rekey_sa;
-            if exhausted {
-                let n = group.members.len();
-                group.members.clear();
-                group.sender_ids.reset();
-                log::warn!(
-                    "group {}: Sender-IDs exhausted, excluded all {n} members",
-                    req.group
-                );
-                events.push(GcksEvent::AllMembersExcluded {
-                    group: req.group.clone(),
-                    members: n,
-                    reason: "Sender-ID space exhausted",
-                });
-            } else {
-                log::info!("group {}: replaced SAs whose lifetime ran out", req.group);
-                events.push(GcksEvent::SasReplaced {
-                    group: req.group.clone(),
-                });
-            }
+            group.previous_rekey_sa = std::mem::replace(&mut group.rekey_sa, rekey_sa);
+            let excluded: Vec<(Identity, MemberInfo)> = group.members.drain().collect();
+            group.sender_ids.reset();
+            log::warn!(
+                "group {}: Sender-IDs exhausted, excluded all {} members",
+                req.group,
+                excluded.len()
+            );
+            events.push(GcksEvent::AllMembersExcluded {
+                group: req.group.clone(),
+                excluded,
+                previous_rekey_spi: group.previous_rekey_sa.as_ref().map(|r| r.spi),
+                reason: "Sender-ID space exhausted",
+            });
         }
         let Some(group) = self.groups.get_mut(&req.group) else {
             return reject(NotifyType::INVALID_GROUP_ID, "unknown group".into());

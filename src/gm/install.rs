@@ -43,9 +43,11 @@ pub struct SaInstall {
     pub sn: SnId,
     /// Encryption key without salt.
     pub encr_key: Key,
-    /// Salt (AES-GCM/CTR/GMAC, ChaCha20-Poly1305: 4 octets; CCM: 3), else empty.
+    /// Salt of the encryption algorithm (ESP AES-GCM, AES-CTR, AES-GMAC (ENCR 21),
+    /// ChaCha20-Poly1305: 4 octets; AES-CCM: 3), else empty.
     pub salt: Key,
-    /// Integrity key (empty for AEAD).
+    /// Integrity key (empty for AEAD). For AH with AES-GMAC (INTEG 9-11) the 4-octet
+    /// salt is the last part of this key, as RFC 4543 §3.2 keys it.
     pub integ_key: Key,
     /// GSA_KEY_LIFETIME in seconds, if given.
     pub lifetime_secs: Option<u32>,

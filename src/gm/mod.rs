@@ -107,7 +107,9 @@ pub struct Membership {
 
 #[derive(Debug)]
 enum Pending {
-    Join { requested_ids: Option<u32> },
+    /// A join request built from this configuration: the response is judged by the same
+    /// role and acceptance the request announced.
+    Join(MembershipConfig),
     Leave,
 }
 
@@ -151,12 +153,8 @@ impl GroupMember {
     /// The group payloads of a join request, for GSA_AUTH (after IDi/AUTH) or
     /// GSA_REGISTRATION: IDg, SAg and N(GROUP_SENDER) for senders.
     pub fn join_request(&mut self, cfg: &MembershipConfig) -> Vec<Payload> {
-        let requested_ids = match cfg.role {
-            SenderRole::Receiver => None,
-            SenderRole::Sender { sender_ids, .. } => Some(sender_ids.max(1)),
-        };
         self.pending
-            .insert(cfg.group.clone(), Pending::Join { requested_ids });
+            .insert(cfg.group.clone(), Pending::Join(cfg.clone()));
         join_payloads(cfg)
     }
 
@@ -167,43 +165,37 @@ impl GroupMember {
         leave_payloads(group, reason)
     }
 
-    /// Processes the decrypted payloads of the response to the last request for
-    /// `cfg.group`. On success the membership's earlier state is replaced
-    /// (RFC 9838 §2.3.3); on error nothing changes except that the request is no longer
-    /// pending when the key server answered with an error notify.
+    /// Processes the decrypted payloads of the response to the last request for `group`,
+    /// judged by the configuration that request was built from. On success the
+    /// membership's earlier state is replaced (RFC 9838 §2.3.3); on error nothing changes,
+    /// except that the request is no longer pending once the key server has answered
+    /// with an error notify.
     pub fn process_response(
         &mut self,
-        cfg: &MembershipConfig,
+        group: &GroupId,
         payloads: &[Payload],
         now: Time,
     ) -> Result<ResponseOutcome, GmError> {
-        let requested_ids = match self.pending.get(&cfg.group) {
-            None => return Err(GmError::NoPendingRequest(cfg.group.clone())),
-            Some(Pending::Leave) => {
-                self.pending.remove(&cfg.group);
-                self.groups.remove(&cfg.group);
-                log::info!("group {}: left", cfg.group);
-                return Ok(ResponseOutcome::Left(cfg.group.clone()));
-            }
-            Some(Pending::Join { requested_ids }) => *requested_ids,
+        let cfg = match self.pending.get(group) {
+            None => return Err(GmError::NoPendingRequest(group.clone())),
+            Some(Pending::Leave) => return self.process_leave_response(group, payloads),
+            Some(Pending::Join(cfg)) => cfg,
         };
-        let current = self.groups.get(&cfg.group).and_then(|m| m.rekey.as_ref());
-        let processed =
-            match response::process(&self.ike_sa, cfg, requested_ids, current, payloads, now) {
-                Ok(p) => p,
-                Err(e) => {
-                    if let GmError::Rejected(n) = &e {
-                        self.pending.remove(&cfg.group);
-                        log::info!("group {}: registration refused with {n}", cfg.group);
-                    }
-                    return Err(e);
+        let current = self.groups.get(group).and_then(|m| m.rekey.as_ref());
+        let processed = match response::process(&self.ike_sa, cfg, current, payloads, now) {
+            Ok(p) => p,
+            Err(e) => {
+                if let GmError::Rejected(n) = &e {
+                    self.pending.remove(group);
+                    log::info!("group {group}: registration refused with {n}");
                 }
-            };
-        self.pending.remove(&cfg.group);
+                return Err(e);
+            }
+        };
+        self.pending.remove(group);
         let reg = processed.registration;
         log::info!(
-            "group {}: registered, {} data SA(s), {} Sender-ID(s){}",
-            cfg.group,
+            "group {group}: registered, {} data SA(s), {} Sender-ID(s){}",
             reg.data_sas.len(),
             reg.sender_ids.len(),
             if processed.rekey.is_some() {
@@ -213,7 +205,7 @@ impl GroupMember {
             }
         );
         self.groups.insert(
-            cfg.group.clone(),
+            group.clone(),
             Membership {
                 sender_ids: reg.sender_ids.clone(),
                 sender_id_bits: reg.sender_id_bits,
@@ -224,6 +216,31 @@ impl GroupMember {
             },
         );
         Ok(ResponseOutcome::Registered(reg))
+    }
+
+    /// RFC 9838 §2.3.2: the answer to leaving is an empty SK payload.
+    fn process_leave_response(
+        &mut self,
+        group: &GroupId,
+        payloads: &[Payload],
+    ) -> Result<ResponseOutcome, GmError> {
+        let error = payloads.iter().find_map(|p| match &p.body {
+            crate::wire::PayloadBody::Notify(n) if n.notify_type.is_error() => Some(n.notify_type),
+            _ => None,
+        });
+        if let Some(n) = error {
+            self.pending.remove(group);
+            return Err(GmError::Rejected(n));
+        }
+        if !payloads.is_empty() {
+            return Err(GmError::Malformed(
+                "the answer to leaving must be empty".into(),
+            ));
+        }
+        self.pending.remove(group);
+        self.groups.remove(group);
+        log::info!("group {group}: left");
+        Ok(ResponseOutcome::Left(group.clone()))
     }
 
     /// The membership of a group.

@@ -303,9 +303,15 @@ fn split(keymat: &KeyMaterial, lens: &[usize]) -> Result<Vec<Key>, GmError> {
 }
 
 /// Sender-IDs from the Member Key Bag, decoded as big-endian integers of 1 to 4 octets
-/// (docs/decisions.md R5).
-fn sender_ids(member: Option<&MemberKeyBag>) -> Result<Vec<u32>, GmError> {
-    let mut out = Vec::new();
+/// (docs/decisions.md R1); more than `limit` is refused before decoding any.
+fn sender_ids(member: Option<&MemberKeyBag>, limit: usize) -> Result<Vec<u32>, GmError> {
+    let count = member.map_or(0, |m| m.sender_ids().count());
+    if count > limit {
+        return Err(malformed(format!(
+            "{count} GM_SENDER_IDs, {limit} requested"
+        )));
+    }
+    let mut out = Vec::with_capacity(count);
     for v in member.into_iter().flat_map(|m| m.sender_ids()) {
         if v.is_empty() || v.len() > 4 {
             return Err(malformed(format!("GM_SENDER_ID of {} octets", v.len())));
@@ -329,11 +335,14 @@ pub(crate) struct Processed {
 pub(crate) fn process(
     ctx: &IkeSaContext,
     cfg: &MembershipConfig,
-    requested_ids: Option<u32>,
     current_rekey: Option<&RekeySaState>,
     payloads: &[Payload],
     now: Time,
 ) -> Result<Processed, GmError> {
+    let requested_ids = match cfg.role {
+        SenderRole::Receiver => None,
+        SenderRole::Sender { sender_ids, .. } => Some(sender_ids.max(1)),
+    };
     let mut gsa: Option<&GsaPayload> = None;
     let mut kd: Option<&KdPayload> = None;
     let mut transport_mode = false;
@@ -394,9 +403,18 @@ pub(crate) fn process(
         {
             return Err(malformed(format!("two policies for SPI {}", p.spi_hex())));
         }
-        if p.policy.protocol == ProtocolId::GIKE_UPDATE && p.lifetime.is_none() {
-            return Err(malformed("Rekey SA policy without GSA_KEY_LIFETIME"));
-        }
+    }
+    // RFC 9838 §4.4.2.2.1: with multicast rekey (a Rekey SA policy), every policy carries
+    // GSA_KEY_LIFETIME.
+    let multicast = policies
+        .iter()
+        .any(|p| p.policy.protocol == ProtocolId::GIKE_UPDATE);
+    if let Some(p) = policies.iter().find(|p| multicast && p.lifetime.is_none()) {
+        return Err(malformed(format!(
+            "{} policy {} without GSA_KEY_LIFETIME under multicast rekey",
+            p.policy.protocol,
+            p.spi_hex()
+        )));
     }
     for p in &policies {
         check_acceptance(p, &cfg.accept)?;
@@ -434,7 +452,13 @@ pub(crate) fn process(
     }
 
     // Member Key Bag: Sender-IDs and AUTH_KEY.
-    let ids = sender_ids(member)?;
+    let ids =
+        sender_ids(member, requested_ids.unwrap_or(0) as usize).map_err(
+            |e| match requested_ids {
+                None => malformed("GM_SENDER_ID without GROUP_SENDER"),
+                Some(_) => e,
+            },
+        )?;
     let counter_mode = policies.iter().any(|p| {
         p.policy.protocol != ProtocolId::GIKE_UPDATE
             && (p.encr.is_some_and(|e| e.is_counter_mode())
@@ -450,6 +474,11 @@ pub(crate) fn process(
         }
         Some(_) if counter_mode && ids.is_empty() => {
             return Err(malformed("a sender of counter-mode SAs got no Sender-ID"))
+        }
+        Some(_) if !counter_mode && !ids.is_empty() => {
+            return Err(malformed(
+                "GM_SENDER_ID although no SA uses a counter mode (RFC 9838 §5 note 1)",
+            ))
         }
         _ => {}
     }
