@@ -103,6 +103,10 @@ fn context(i: u32) -> IkeSaContext {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary without it,
+    // unoptimised: then only a smoke run that checks the code paths.
+    let full = std::env::args().any(|a| a == "--bench");
+    let (n, m): (u32, u32) = if full { (20_000, 100_000) } else { (50, 200) };
     // The request every member sends: IDg, SAg, GROUP_SENDER(1), as decoded from the wire.
     let cfg = MembershipConfig::sender(Identity::key_id("bench"), 1);
     let gm_ctx = context(u32::MAX);
@@ -119,14 +123,13 @@ fn main() {
         .unwrap()
         .public_value()
         .unwrap();
-    let x25519_ns = time_per_op(2_000, || {
+    let x25519_ns = time_per_op(if full { 2_000 } else { 10 }, || {
         black_box(ours.shared_secret(black_box(&peer)).unwrap());
     });
 
     // Registrations: N distinct members, contexts prepared outside the timed loop (the
     // IKE SA, GSK_w included, belongs to charon's IKE_AUTH work).
-    const N: u32 = 20_000;
-    let contexts: Vec<IkeSaContext> = (0..N).map(context).collect();
+    let contexts: Vec<IkeSaContext> = (0..n).map(context).collect();
     let mut gcks = Gcks::new();
     gcks.add_group(group(), T0).unwrap();
     let start = Instant::now();
@@ -138,8 +141,8 @@ fn main() {
         response_len = bytes.len();
         black_box(bytes);
     }
-    let reg_ns = start.elapsed().as_nanos() as f64 / f64::from(N);
-    let ctx_ns = time_per_op(2_000, || {
+    let reg_ns = start.elapsed().as_nanos() as f64 / f64::from(n);
+    let ctx_ns = time_per_op(if full { 2_000 } else { 10 }, || {
         black_box(context(black_box(7)));
     });
 
@@ -149,8 +152,13 @@ fn main() {
         x25519_ns / 1000.0
     );
     println!(
-        "ratio registration / X25519: {:.3} (target < 0.25)",
-        reg_ns / x25519_ns
+        "ratio registration / X25519: {:.3} (target < 0.25){}",
+        reg_ns / x25519_ns,
+        if full {
+            ""
+        } else {
+            " [smoke run, unoptimised: use cargo bench]"
+        }
     );
     println!(
         "IKE SA context incl. GSK_w derivation (charon side, for reference): {:.2} us",
@@ -160,11 +168,11 @@ fn main() {
     // Memory per member at 100,000 members.
     drop(gcks);
     drop(contexts);
-    const M: u32 = 100_000;
+    let members_total = m;
     let mut gcks = Gcks::new();
     gcks.add_group(group(), T0).unwrap();
     let before = LIVE.load(Ordering::Relaxed);
-    for i in 0..M {
+    for i in 0..members_total {
         let ctx = context(i);
         let resp = gcks.handle_request(&ctx, ExchangeType::GSA_AUTH, &request, T0);
         debug_assert!(matches!(resp.outcome, Outcome::Registered { .. }));
@@ -173,7 +181,7 @@ fn main() {
     let members = gcks.groups().next().map_or(0, |g| g.member_count());
     println!(
         "key server memory at {members} members: {:.0} B per member (target < 1024; includes the member's identity, {} octets here)",
-        (after - before) as f64 / f64::from(M),
+        (after - before) as f64 / f64::from(members_total),
         "member-0000000".len()
     );
 }

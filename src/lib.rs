@@ -15,6 +15,7 @@ pub mod gm;
 pub mod gsa_rekey;
 pub mod identity;
 pub mod ike_sa;
+pub mod lkh;
 pub mod protect;
 pub mod suite;
 pub mod time;

@@ -8,7 +8,7 @@
 use crate::crypto::sk::{EncrAlg, IntegAlg, SkProtector};
 use crate::crypto::CryptoError;
 use crate::wire::{
-    self, DecodeError, EncodeError, EncrId, EncryptedPayload, IkeHeader, IntegId, Message, Payload,
+    self, DecodeError, EncodeError, EncryptedPayload, IkeHeader, IntegId, Message, Payload,
     PayloadBody, PayloadType, Transform, TransformType, PAYLOAD_HEADER_LEN,
 };
 use std::fmt;
@@ -71,18 +71,13 @@ pub fn sk_algorithms(
             "ENCR transform expected",
         ));
     }
-    let bits = encr.key_length();
-    let encr_alg = match (EncrId(encr.id), bits) {
-        (EncrId::ENCR_AES_CBC, Some(b @ (128 | 192 | 256))) => EncrAlg::AesCbc { key_bits: b },
-        (EncrId::ENCR_AES_GCM_16, Some(b @ (128 | 192 | 256))) => EncrAlg::AesGcm16 { key_bits: b },
-        _ => return Err(ProtectError::UnsupportedAlgorithm("ENCR")),
-    };
+    let encr_alg = EncrAlg::from_transform(encr.id, encr.key_length())
+        .ok_or(ProtectError::UnsupportedAlgorithm("ENCR"))?;
     let integ_alg = match integ.map(|t| IntegId(t.id)) {
         None | Some(IntegId::NONE) => None,
-        Some(IntegId::AUTH_HMAC_SHA2_256_128) => Some(IntegAlg::HmacSha256_128),
-        Some(IntegId::AUTH_HMAC_SHA2_384_192) => Some(IntegAlg::HmacSha384_192),
-        Some(IntegId::AUTH_HMAC_SHA2_512_256) => Some(IntegAlg::HmacSha512_256),
-        Some(_) => return Err(ProtectError::UnsupportedAlgorithm("INTEG")),
+        Some(id) => Some(
+            IntegAlg::from_transform_id(id.0).ok_or(ProtectError::UnsupportedAlgorithm("INTEG"))?,
+        ),
     };
     Ok((encr_alg, integ_alg))
 }
@@ -196,8 +191,7 @@ pub fn seal_fragment(
     Ok(out)
 }
 
-/// An opened fragment: its header fields and the decrypted chunk.
-#[derive(Debug)]
+/// An opened fragment: its header fields and the decrypted chunk (not shown by `Debug`).
 pub struct OpenedFragment {
     /// The message as received.
     pub message: Message,
@@ -211,6 +205,17 @@ pub struct OpenedFragment {
     pub total: u16,
     /// The decrypted part of the inner plaintext.
     pub chunk: Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for OpenedFragment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenedFragment")
+            .field("message", &self.message)
+            .field("number", &self.number)
+            .field("total", &self.total)
+            .field("chunk_len", &self.chunk.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Decodes `bytes` as a message whose last payload is SKF, checks and decrypts it.

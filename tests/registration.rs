@@ -265,16 +265,36 @@ fn keys_are_wrapped_under_each_ike_sas_gsk_w() {
     let gsk_w = prf
         .prf_plus(&material[16..48], b"Key Wrap for G-IKEv2", 32)
         .unwrap();
+    // Data-Security SA keys: SA_KEY(0, 0) under GSK_w. The Rekey SA key comes down the
+    // member's LKH path (RFC 9838 A.2): SA_KEY under its top node, and its leaf key as
+    // WRAP_KEY(leaf, 0) under GSK_w.
     let mut unwrapped = 0;
     for bag in kd.group_bags() {
         for k in bag.sa_keys() {
+            if bag.protocol == wire::ProtocolId::GIKE_UPDATE {
+                assert_eq!(k.key_id, 0);
+                assert_ne!(k.kwk_id, 0, "KEK under a tree key");
+                continue;
+            }
             assert_eq!((k.key_id, k.kwk_id), (0, 0));
             let keymat = keywrap::unwrap(Kwa::Kw5649_256, &gsk_w, &k.encrypted).unwrap();
             assert!(keymat.len() >= 36);
             unwrapped += 1;
         }
     }
-    assert_eq!(unwrapped, 3);
+    let leaf = kd
+        .member_bags()
+        .flat_map(|m| m.wrap_keys())
+        .find(|k| k.kwk_id == 0)
+        .expect("leaf key under GSK_w");
+    assert_eq!(
+        keywrap::unwrap(Kwa::Kw5649_256, &gsk_w, &leaf.encrypted)
+            .unwrap()
+            .len(),
+        32
+    );
+    unwrapped += 1;
+    assert_eq!(unwrapped, 3, "two data SAs and the leaf key");
     // Another member's IKE SA has another GSK_w: its copy of the same key differs.
     let mut b = member("b.gms.example");
     let request = over_the_wire(&b.gm.join_request(&cfg));
@@ -820,7 +840,12 @@ fn hostile_responses_are_rejected_and_change_nothing() {
             Box::new(|p| {
                 for b in kd_bags(p).iter_mut() {
                     if let KeyBag::Member(m) = b {
-                        let dup = m.attributes[0].clone();
+                        let dup = m
+                            .attributes
+                            .iter()
+                            .find(|a| matches!(a, wire::MemberKeyBagAttr::AuthKey(_)))
+                            .cloned()
+                            .unwrap();
                         m.attributes.push(dup);
                     }
                 }
@@ -852,9 +877,10 @@ fn hostile_responses_are_rejected_and_change_nothing() {
     for (name, tamper, expected) in cases {
         let mut resp = response_for(&mut gcks, &mut a, &cfg);
         tamper(&mut resp);
-        let err =
-            a.gm.process_response(&cfg.group, &over_the_wire(&resp), T0)
-                .unwrap_err();
+        let err = match a.gm.process_response(&cfg.group, &over_the_wire(&resp), T0) {
+            Err(e) => e,
+            Ok(_) => panic!("{name}: accepted"),
+        };
         assert!(expected(&err), "{name}: got {err}");
         let m = a.gm.membership(&cfg.group).unwrap();
         assert_eq!(m.data_sa_spis, spis, "{name}: state changed");

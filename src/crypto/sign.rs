@@ -245,8 +245,16 @@ impl VerifyingKey {
         if der_sequence_len(der) != Some(der.len()) {
             return Err(CryptoError::InvalidKey("malformed SubjectPublicKeyInfo"));
         }
-        let pkey = PKey::public_key_from_der(der)
-            .map_err(|_| CryptoError::InvalidKey("malformed SubjectPublicKeyInfo"))?;
+        let pkey = {
+            // OpenSSL 3.0's decoder occasionally fails on a valid id-RSASSA-PSS SPKI when
+            // threads decode at the same time (seen in the test suite: about 1 run in 15
+            // in parallel, never serially). Decoding a public key is rare (registration,
+            // AUTH_KEY roll-over), so one process-wide lock costs nothing measurable.
+            static DECODE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+            let _guard = DECODE.lock().unwrap_or_else(|e| e.into_inner());
+            PKey::public_key_from_der(der)
+                .map_err(|_| CryptoError::InvalidKey("malformed SubjectPublicKeyInfo"))?
+        };
         alg.check_key(&pkey)?;
         // RFC 9838 §4.5.3.2: an id-RSASSA-PSS AUTH_KEY MUST carry RSASSA-PSS-params.
         if pkey.id() == Id::RSA_PSS && spki_algorithm_has_params(der) != Some(true) {

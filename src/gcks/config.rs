@@ -103,6 +103,42 @@ pub struct RekeyPolicyConfig {
     pub lifetime_secs: u32,
 }
 
+/// How the key server rekeys a group (RFC 9838 §2.4, §3.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RekeyBehaviour {
+    /// Degree of the LKH key tree (2 to 8); exclusion of one of N members then costs
+    /// about `degree · log_degree(N)` wrapped keys (RFC 9838 Appendix A).
+    pub lkh_degree: usize,
+    /// Replace the keys on a newcomer's path before it joins, so it cannot read earlier
+    /// rekeys (backward access control). Costs one GSA_REKEY per join.
+    pub backward_access_control: bool,
+    /// Start a rekey this many seconds before an SA's lifetime ends; `None`: a tenth of the
+    /// shortest lifetime, at least 5 s.
+    pub margin_secs: Option<u32>,
+    /// Extra copies of each GSA_REKEY (bit-identical, RFC 9838 §2.4.1.3).
+    pub retransmissions: u8,
+    /// Time between copies.
+    pub retransmit_interval_ms: u32,
+    /// Fragment GSA_REKEY messages larger than this many octets (RFC 7383; use only when
+    /// every member supports IKEv2 fragmentation, RFC 9838 §2.4.1.2).
+    pub fragment_size: Option<usize>,
+}
+
+impl Default for RekeyBehaviour {
+    /// Degree 4, no backward access control, a tenth of the lifetime as margin, two
+    /// retransmissions one second apart, no fragmentation.
+    fn default() -> Self {
+        RekeyBehaviour {
+            lkh_degree: 4,
+            backward_access_control: false,
+            margin_secs: None,
+            retransmissions: 2,
+            retransmit_interval_ms: 1000,
+            fragment_size: None,
+        }
+    }
+}
+
 /// Everything the key server knows about one group.
 #[derive(Debug)]
 pub struct GroupConfig {
@@ -126,6 +162,8 @@ pub struct GroupConfig {
     pub capacity: usize,
     /// Send USE_TRANSPORT_MODE: all Data-Security SAs are transport mode (RFC 9838 §2.3.1).
     pub transport_mode: bool,
+    /// How the group is rekeyed.
+    pub rekey_behaviour: RekeyBehaviour,
 }
 
 impl GroupConfig {
@@ -143,6 +181,7 @@ impl GroupConfig {
             authorized: Vec::new(),
             capacity: 1_000_000,
             transport_mode: false,
+            rekey_behaviour: RekeyBehaviour::default(),
         }
     }
 
@@ -206,6 +245,19 @@ impl GroupConfig {
         }
         if let Some(r) = &self.rekey {
             validate_rekey_policy(r, &format!("{g}.rekey"))?;
+        }
+        let b = &self.rekey_behaviour;
+        if !(crate::lkh::MIN_DEGREE..=crate::lkh::MAX_DEGREE).contains(&b.lkh_degree) {
+            return Err(ConfigError::new(
+                format!("{g}.rekey.lkh_degree"),
+                "must be 2 to 8",
+            ));
+        }
+        if b.fragment_size.is_some_and(|f| f < 256) {
+            return Err(ConfigError::new(
+                format!("{g}.rekey.fragment_size"),
+                "must be at least 256 octets",
+            ));
         }
         Ok(())
     }

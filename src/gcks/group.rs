@@ -10,6 +10,7 @@ use crate::crypto::keywrap::KeyWrapper;
 use crate::crypto::rand::fill_random;
 use crate::crypto::KeyMaterial;
 use crate::identity::{GroupId, Identity};
+use crate::lkh::{LeafId, LkhTree, WrappedKeyOut};
 use crate::suite::integ_key_len;
 use crate::time::Time;
 use crate::wire::{
@@ -50,6 +51,8 @@ pub struct MemberInfo {
     pub registered_at: Time,
     /// SPIs of the IKE SA it registered over (SPIi | SPIr).
     pub ike_spis: [u8; 16],
+    /// Its leaf in the group's LKH key tree, when the group has one.
+    pub leaf: Option<LeafId>,
 }
 
 /// A group at the key server.
@@ -60,6 +63,12 @@ pub struct Group {
     pub(crate) rekey_sa: Option<RekeySa>,
     /// The Rekey SA replaced last, kept so excluded members can still be told.
     pub(crate) previous_rekey_sa: Option<RekeySa>,
+    /// Data-Security SAs replaced by the last rekey, until their deletion took effect.
+    pub(crate) previous_data_sas: Vec<DataSa>,
+    /// The LKH key tree over the members, when the group has a multicast Rekey SA.
+    pub(crate) lkh: Option<LkhTree>,
+    /// GSA_REKEY copies still to be sent.
+    pub(crate) retransmit: Vec<super::rekey::PendingSend>,
     pub(crate) members: HashMap<Identity, MemberInfo>,
     pub(crate) sender_ids: SenderIdCounter,
     auth_key_spki: Option<Vec<u8>>,
@@ -110,10 +119,17 @@ impl Group {
             data_sas: Vec::new(),
             rekey_sa: None,
             previous_rekey_sa: None,
+            previous_data_sas: Vec::new(),
+            lkh: None,
+            retransmit: Vec::new(),
             members: HashMap::new(),
             auth_key_spki,
         };
         group.required = group.required_sas();
+        if let Some(r) = &group.config.rekey {
+            let d = group.config.rekey_behaviour.lkh_degree;
+            group.lkh = Some(LkhTree::with_capacity(d, r.kwa.kwk_len(), d as u32)?);
+        }
         group.data_sas = group.new_data_sas(now, in_use)?;
         group.rekey_sa = group.new_rekey_sa(now, in_use)?;
         Ok(group)
@@ -220,7 +236,7 @@ impl Group {
         }))
     }
 
-    fn rekey_transforms(&self, with_gcauth: bool) -> Vec<Transform> {
+    pub(crate) fn rekey_transforms(&self, with_gcauth: bool) -> Vec<Transform> {
         let Some(r) = &self.config.rekey else {
             return Vec::new();
         };
@@ -244,7 +260,7 @@ impl Group {
         t
     }
 
-    fn data_transforms(&self, policy: usize) -> Vec<Transform> {
+    pub(crate) fn data_transforms(&self, policy: usize) -> Vec<Transform> {
         let p = &self.config.data_policies[policy];
         let mut t = Vec::with_capacity(3);
         if let Some(e) = p.encr {
@@ -273,7 +289,7 @@ impl Group {
         out
     }
 
-    fn lifetime_attr(now: Time, expires: Time) -> Attribute<GsaAttrType> {
+    pub(crate) fn lifetime_attr(now: Time, expires: Time) -> Attribute<GsaAttrType> {
         let secs = now.secs_until(expires).clamp(1, u64::from(u32::MAX)) as u32;
         Attribute::tlv(GsaAttrType::GSA_KEY_LIFETIME, secs.to_be_bytes().to_vec())
     }
@@ -340,14 +356,28 @@ impl Group {
     /// material wrapped under the IKE SA's GSK_w (Key ID 0, KWK ID 0), and the Member Key
     /// Bag with AUTH_KEY and the Sender-IDs.
     pub(crate) fn registration_kd(
-        &self,
+        &mut self,
         wrapper: &mut KeyWrapper,
         sender_ids: Option<(u32, u32)>,
+        leaf: Option<LeafId>,
     ) -> Result<KdPayload, GcksError> {
-        // Every SA's keying material under the same GSK_w, wrapped in one batch.
+        // With a key tree, the Rekey SA keys come as the member's path (RFC 9838 A.2):
+        // SA_KEY under its top node, WRAP_KEYs down to its leaf, the leaf under GSK_w.
+        let mut tree_keys: Option<(WrappedKeyOut, Vec<WrappedKeyOut>)> = None;
+        if let (Some(tree), Some(leaf), Some(rs), Some(r)) =
+            (self.lkh.as_mut(), leaf, &self.rekey_sa, &self.config.rekey)
+        {
+            let (sa_key, mut path, _) =
+                tree.registration_keys(leaf, r.kwa, rs.keymat.as_bytes())?;
+            path.push(tree.wrap_leaf_key(leaf, wrapper)?);
+            tree_keys = Some((sa_key, path));
+        }
+        // Every other keying material under the same GSK_w, wrapped in one batch.
+        let kek_under_gsk_w = tree_keys.is_none();
         let sas: Vec<(ProtocolId, &[u8], &KeyMaterial)> = self
             .rekey_sa
             .iter()
+            .filter(|_| kek_under_gsk_w)
             .map(|rs| (ProtocolId::GIKE_UPDATE, &rs.spi[..], &rs.keymat))
             .chain(self.data_sas.iter().map(|sa| {
                 (
@@ -375,6 +405,20 @@ impl Group {
             })
             .collect();
         let mut member = Vec::new();
+        if let (Some((sa_key, path)), Some(rs)) = (tree_keys, &self.rekey_sa) {
+            bags.insert(
+                0,
+                KeyBag::Group(GroupKeyBag {
+                    protocol: ProtocolId::GIKE_UPDATE,
+                    spi: rs.spi.to_vec(),
+                    attributes: vec![GroupKeyBagAttr::SaKey(wire_key(sa_key))],
+                }),
+            );
+            member.extend(
+                path.into_iter()
+                    .map(|k| MemberKeyBagAttr::WrapKey(wire_key(k))),
+            );
+        }
         if let Some(spki) = &self.auth_key_spki {
             member.push(MemberKeyBagAttr::AuthKey(spki.clone()));
         }
@@ -394,5 +438,14 @@ impl Group {
             }));
         }
         Ok(KdPayload { bags })
+    }
+}
+
+/// The codec form of a wrapped key from the key tree.
+pub(crate) fn wire_key(k: WrappedKeyOut) -> WrappedKey {
+    WrappedKey {
+        key_id: k.key_id,
+        kwk_id: k.kwk_id,
+        encrypted: k.encrypted,
     }
 }

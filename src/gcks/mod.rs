@@ -8,14 +8,17 @@
 mod config;
 mod group;
 mod registration;
+mod rekey;
 mod sag;
 mod sender_id;
 
 pub use config::{
-    ConfigError, DataPolicyConfig, DataProtocol, GcAuth, GroupConfig, RekeyPolicyConfig,
+    ConfigError, DataPolicyConfig, DataProtocol, GcAuth, GroupConfig, RekeyBehaviour,
+    RekeyPolicyConfig,
 };
 pub use group::{Group, MemberInfo};
 pub use registration::{GcksEvent, GcksResponse, Outcome};
+pub use rekey::{GcksOutput, RekeyMessage};
 pub use sag::{supports as sag_supports, RequiredSa};
 pub use sender_id::{Allocation, SenderIdCounter};
 
@@ -38,6 +41,14 @@ pub enum GcksError {
     UnknownGroup(GroupId),
     /// A cryptographic operation failed (random numbers, key wrap, signing).
     Crypto(CryptoError),
+    /// The LKH key tree refused an operation.
+    Lkh(crate::lkh::LkhError),
+    /// A GSA_REKEY could not be built.
+    RekeyMessage(crate::gsa_rekey::RekeyMessageError),
+    /// No member with this identity in the group.
+    UnknownMember(crate::identity::Identity),
+    /// The operation needs a multicast Rekey SA, which the group does not have.
+    NoRekeySa(GroupId),
 }
 
 impl fmt::Display for GcksError {
@@ -47,11 +58,33 @@ impl fmt::Display for GcksError {
             GcksError::DuplicateGroup(g) => write!(f, "group {g} exists already"),
             GcksError::UnknownGroup(g) => write!(f, "no group {g}"),
             GcksError::Crypto(e) => write!(f, "crypto: {e}"),
+            GcksError::Lkh(e) => write!(f, "key tree: {e}"),
+            GcksError::RekeyMessage(e) => write!(f, "GSA_REKEY: {e}"),
+            GcksError::UnknownMember(m) => write!(f, "no member {m}"),
+            GcksError::NoRekeySa(g) => write!(f, "group {g} has no multicast Rekey SA"),
         }
     }
 }
 
 impl std::error::Error for GcksError {}
+
+impl From<crate::lkh::LkhError> for GcksError {
+    fn from(e: crate::lkh::LkhError) -> Self {
+        GcksError::Lkh(e)
+    }
+}
+
+impl From<crate::gsa_rekey::RekeyMessageError> for GcksError {
+    fn from(e: crate::gsa_rekey::RekeyMessageError) -> Self {
+        GcksError::RekeyMessage(e)
+    }
+}
+
+impl From<crate::wire::EncodeError> for GcksError {
+    fn from(e: crate::wire::EncodeError) -> Self {
+        GcksError::RekeyMessage(crate::gsa_rekey::RekeyMessageError::Encode(e))
+    }
+}
 
 impl From<CryptoError> for GcksError {
     fn from(e: CryptoError) -> Self {

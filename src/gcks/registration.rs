@@ -91,6 +91,9 @@ pub struct GcksResponse {
     pub outcome: Outcome,
     /// Events for the host.
     pub events: Vec<GcksEvent>,
+    /// GSA_REKEY messages to multicast before sending this response (backward access
+    /// control replaced the keys on the newcomer's path).
+    pub rekeys: Vec<super::rekey::RekeyMessage>,
 }
 
 impl GcksResponse {
@@ -120,6 +123,7 @@ impl GcksResponse {
                 reason,
             },
             events: Vec::new(),
+            rekeys: Vec::new(),
         }
     }
 }
@@ -227,6 +231,9 @@ impl Gcks {
             GcksResponse::rejected(Some(group_id.clone()), n, Vec::new(), reason)
         };
         let spi_taken = |spi: &[u8]| self.groups.values().any(|g| g.spis_in_use(spi));
+        let in_use: std::collections::HashSet<Vec<u8>> =
+            self.groups.values().flat_map(|g| g.all_spis()).collect();
+        let spi_taken_now = move |spi: &[u8]| in_use.contains(spi);
         let Some(group) = self.groups.get(&req.group) else {
             return reject(NotifyType::INVALID_GROUP_ID, "unknown group".into());
         };
@@ -319,12 +326,54 @@ impl Gcks {
             Allocation::Ids { first, count } => Some((first, count)),
             Allocation::Exhausted => None,
         };
-        let response = build_response(group, ctx, sender_ids, now);
+        // The member's leaf in the key tree: kept on re-registration, a new one on joining.
+        // With backward access control, the keys on the newcomer's path are replaced first
+        // and the existing members told by GSA_REKEY, before the newcomer gets any key.
+        let previous_leaf = group.members.get(&ctx.peer).and_then(|m| m.leaf);
+        let mut rekeys = Vec::new();
+        let mut new_leaf = None;
+        let leaf = match (previous_leaf, group.lkh.as_mut()) {
+            (Some(l), _) => Some(l),
+            (None, Some(tree)) => {
+                let backward = group.config.rekey_behaviour.backward_access_control
+                    && !group.members.is_empty();
+                match tree.join(backward) {
+                    Ok((leaf, plan)) => {
+                        new_leaf = Some(leaf);
+                        if let Some(plan) = plan {
+                            match group.change_kek(Some(plan), false, &spi_taken_now, now) {
+                                Ok(msgs) => rekeys = msgs,
+                                Err(e) => {
+                                    if let Some(t) = group.lkh.as_mut() {
+                                        let _ = t.free_leaf(leaf);
+                                    }
+                                    let mut r = internal(&req.group, e);
+                                    r.events = events;
+                                    return r;
+                                }
+                            }
+                        }
+                        Some(leaf)
+                    }
+                    Err(e) => {
+                        let mut r = internal(&req.group, e.into());
+                        r.events = events;
+                        return r;
+                    }
+                }
+            }
+            (None, None) => None,
+        };
+        let response = build_response(group, ctx, sender_ids, leaf, now);
         let payloads = match response {
             Ok(p) => p,
             Err(e) => {
+                if let (Some(l), Some(t)) = (new_leaf, group.lkh.as_mut()) {
+                    let _ = t.free_leaf(l);
+                }
                 let mut r = internal(&req.group, e);
                 r.events = events;
+                r.rekeys = rekeys;
                 return r;
             }
         };
@@ -339,6 +388,7 @@ impl Gcks {
                 sender_ids,
                 registered_at: now,
                 ike_spis,
+                leaf,
             },
         );
         let (group_id, member) = (req.group.clone(), ctx.peer.clone());
@@ -372,19 +422,21 @@ impl Gcks {
                 sender_ids,
             },
             events,
+            rekeys,
         }
     }
 }
 
 fn build_response(
-    group: &Group,
+    group: &mut Group,
     ctx: &IkeSaContext,
     sender_ids: Option<(u32, u32)>,
+    leaf: Option<crate::lkh::LeafId>,
     now: Time,
 ) -> Result<Vec<Payload>, GcksError> {
     let mut wrapper = KeyWrapper::new(ctx.kwa, ctx.gsk_w().as_bytes())?;
     let gsa = group.registration_gsa(now, sender_ids.is_some());
-    let kd = group.registration_kd(&mut wrapper, sender_ids)?;
+    let kd = group.registration_kd(&mut wrapper, sender_ids, leaf)?;
     let mut payloads = vec![
         Payload::new(PayloadBody::Gsa(gsa)),
         Payload::new(PayloadBody::Kd(kd)),
@@ -416,7 +468,12 @@ fn leave(
 ) -> GcksResponse {
     let mut events = Vec::new();
     if let Some(g) = group {
-        if g.members.remove(member).is_some() {
+        if let Some(info) = g.members.remove(member) {
+            // The member's keys stay valid until the next KEK change; the operator excludes
+            // it (LKH rekey) when that matters.
+            if let (Some(leaf), Some(tree)) = (info.leaf, g.lkh.as_mut()) {
+                let _ = tree.free_leaf(leaf);
+            }
             log::info!("group {group_id}: {member} left ({reason})");
             events.push(GcksEvent::MemberLeft {
                 group: group_id.clone(),
@@ -428,5 +485,6 @@ fn leave(
         payloads: Vec::new(),
         outcome: Outcome::Left { group: group_id },
         events,
+        rekeys: Vec::new(),
     }
 }

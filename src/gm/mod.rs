@@ -8,12 +8,14 @@
 mod config;
 mod install;
 mod iv;
+mod rekey;
 mod request;
 mod response;
 
 pub use config::{Acceptance, MembershipConfig, SenderRole};
 pub use install::{Direction, Registration, RekeyAuth, RekeySaInfo, RekeySaState, SaInstall};
 pub use iv::{counter_mode_iv, IvError, IvSequence};
+pub use rekey::{GmRekeyError, RekeyResult, SaRemoval};
 pub use request::{build_sag, join_payloads, leave_payloads};
 
 use crate::crypto::CryptoError;
@@ -103,6 +105,14 @@ pub struct Membership {
     pub rekey: Option<RekeySaState>,
     /// When it registered.
     pub registered_at: Time,
+    /// The LKH Working Key Path (empty without a key tree).
+    pub working_path: crate::lkh::WorkingKeyPath,
+    /// The configuration it registered with (role and acceptance for later rekeys).
+    pub(crate) config: MembershipConfig,
+    /// Reassembly of fragmented GSA_REKEY messages.
+    pub(crate) receiver: crate::gsa_rekey::RekeyReceiver,
+    /// The Rekey SA replaced last, accepted until its DTD runs out.
+    pub(crate) previous_rekey: Option<(RekeySaState, Time)>,
 }
 
 #[derive(Debug)]
@@ -179,8 +189,9 @@ impl GroupMember {
         let cfg = match self.pending.get(group) {
             None => return Err(GmError::NoPendingRequest(group.clone())),
             Some(Pending::Leave) => return self.process_leave_response(group, payloads),
-            Some(Pending::Join(cfg)) => cfg,
+            Some(Pending::Join(cfg)) => cfg.clone(),
         };
+        let cfg = &cfg;
         let current = self.groups.get(group).and_then(|m| m.rekey.as_ref());
         let processed = match response::process(&self.ike_sa, cfg, current, payloads, now) {
             Ok(p) => p,
@@ -213,6 +224,10 @@ impl GroupMember {
                 data_sa_spis: reg.data_sas.iter().map(|s| s.spi).collect(),
                 rekey: processed.rekey,
                 registered_at: now,
+                working_path: processed.path,
+                config: cfg.clone(),
+                receiver: crate::gsa_rekey::RekeyReceiver::new(),
+                previous_rekey: None,
             },
         );
         Ok(ResponseOutcome::Registered(reg))

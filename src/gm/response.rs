@@ -14,6 +14,7 @@ use crate::crypto::sign::{SignatureAlg, VerifyingKey};
 use crate::crypto::sk::EncrAlg;
 use crate::crypto::{Key, KeyMaterial};
 use crate::ike_sa::IkeSaContext;
+use crate::lkh::{PathError, WorkingKeyPath, WrappedKeyIn};
 use crate::suite::{integ_is_counter_mode, integ_key_len, EncrSpec};
 use crate::time::Time;
 use crate::wire::{
@@ -23,7 +24,7 @@ use crate::wire::{
 };
 use std::collections::HashMap;
 
-fn malformed(reason: impl Into<String>) -> GmError {
+pub(crate) fn malformed(reason: impl Into<String>) -> GmError {
     GmError::Malformed(reason.into())
 }
 
@@ -33,37 +34,40 @@ fn unacceptable(reason: impl Into<String>) -> GmError {
 
 /// How a Rekey SA is authenticated, as the policy says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum GcAuthKind {
+pub(crate) enum GcAuthKind {
     Implicit,
     Signature(SignatureAlg),
 }
 
 /// A structurally valid GSA policy with its transforms picked out.
-struct CheckedPolicy<'a> {
-    policy: &'a GsaPolicy,
-    encr: Option<EncrSpec>,
-    integ: Option<IntegId>,
-    sn: Option<SnId>,
-    kwa: Option<Kwa>,
-    gcauth: Option<GcAuthKind>,
-    lifetime: Option<u32>,
-    initial_message_id: Option<u32>,
+pub(crate) struct CheckedPolicy<'a> {
+    pub(crate) policy: &'a GsaPolicy,
+    pub(crate) encr: Option<EncrSpec>,
+    pub(crate) integ: Option<IntegId>,
+    pub(crate) sn: Option<SnId>,
+    pub(crate) kwa: Option<Kwa>,
+    pub(crate) gcauth: Option<GcAuthKind>,
+    pub(crate) lifetime: Option<u32>,
+    pub(crate) initial_message_id: Option<u32>,
 }
 
 impl CheckedPolicy<'_> {
-    fn keymat_len(&self) -> usize {
+    pub(crate) fn keymat_len(&self) -> usize {
         self.encr.and_then(|e| e.key_len()).unwrap_or(0)
             + self.integ.and_then(integ_key_len).unwrap_or(0)
             + self.kwa.map_or(0, |k| k.kwk_len())
     }
 
-    fn spi_hex(&self) -> String {
+    pub(crate) fn spi_hex(&self) -> String {
         crate::wire::hex(&self.policy.spi)
     }
 }
 
 /// RFC 9838 §4.4.2.1: which transforms each protocol carries, exactly once or at most once.
-fn check_policy(p: &GsaPolicy) -> Result<CheckedPolicy<'_>, GmError> {
+pub(crate) fn check_policy(
+    p: &GsaPolicy,
+    registration: bool,
+) -> Result<CheckedPolicy<'_>, GmError> {
     let name = format!("{} policy {}", p.protocol, crate::wire::hex(&p.spi));
     let want_spi = if p.protocol == ProtocolId::GIKE_UPDATE {
         16
@@ -78,12 +82,17 @@ fn check_policy(p: &GsaPolicy) -> Result<CheckedPolicy<'_>, GmError> {
         *count.entry(t.transform_type).or_default() += 1;
     }
     let (required, optional): (&[TransformType], &[TransformType]) = match p.protocol {
-        ProtocolId::GIKE_UPDATE => (
+        // GCAUTH only at registration: the method never changes (§4.4.2.1.1).
+        ProtocolId::GIKE_UPDATE if registration => (
             &[
                 TransformType::ENCR,
                 TransformType::KWA,
                 TransformType::GCAUTH,
             ],
+            &[TransformType::INTEG],
+        ),
+        ProtocolId::GIKE_UPDATE => (
+            &[TransformType::ENCR, TransformType::KWA],
             &[TransformType::INTEG],
         ),
         ProtocolId::ESP => (
@@ -191,7 +200,7 @@ fn check_policy(p: &GsaPolicy) -> Result<CheckedPolicy<'_>, GmError> {
     })
 }
 
-fn check_acceptance(c: &CheckedPolicy<'_>, a: &Acceptance) -> Result<(), GmError> {
+pub(crate) fn check_acceptance(c: &CheckedPolicy<'_>, a: &Acceptance) -> Result<(), GmError> {
     let name = format!("{} policy {}", c.policy.protocol, c.spi_hex());
     if let Some(e) = c.encr {
         if e.key_len().is_none() || !a.encr.contains(&e) {
@@ -288,7 +297,7 @@ fn unwrap_sa_key(
     Ok(keymat)
 }
 
-fn split(keymat: &KeyMaterial, lens: &[usize]) -> Result<Vec<Key>, GmError> {
+pub(crate) fn split(keymat: &KeyMaterial, lens: &[usize]) -> Result<Vec<Key>, GmError> {
     let mut at = 0;
     let mut out = Vec::with_capacity(lens.len());
     for l in lens {
@@ -329,6 +338,8 @@ fn sender_ids(member: Option<&MemberKeyBag>, limit: usize) -> Result<Vec<u32>, G
 pub(crate) struct Processed {
     pub(crate) registration: Registration,
     pub(crate) rekey: Option<RekeySaState>,
+    /// The Working Key Path the Rekey SA key arrived through (empty without a key tree).
+    pub(crate) path: WorkingKeyPath,
 }
 
 /// Validates and processes the payloads of a GSA_AUTH or GSA_REGISTRATION response.
@@ -379,7 +390,7 @@ pub(crate) fn process(
     let mut gw = None;
     for p in &gsa.policies {
         match p {
-            GroupPolicy::Sa(s) => policies.push(check_policy(s)?),
+            GroupPolicy::Sa(s) => policies.push(check_policy(s, true)?),
             GroupPolicy::Gw(_) if gw.is_some() => return Err(malformed("more than one GW policy")),
             GroupPolicy::Gw(g) => gw = Some(g),
             GroupPolicy::Unknown { .. } => {}
@@ -497,6 +508,7 @@ pub(crate) fn process(
     let mut wrapper = KeyWrapper::new(ctx.kwa, ctx.gsk_w().as_bytes()).map_err(GmError::Unwrap)?;
     let mut data_sas = Vec::new();
     let mut rekey = None;
+    let mut path = WorkingKeyPath::new();
     let send_from = match cfg.role {
         SenderRole::Receiver => None,
         SenderRole::Sender { .. } => Some(now.plus_secs(u64::from(atd_secs))),
@@ -513,7 +525,46 @@ pub(crate) fn process(
         let bag = bags
             .get(&(p.policy.protocol, p.policy.spi.as_slice()))
             .ok_or_else(|| malformed(format!("{name}: no key bag")))?;
-        let keymat = unwrap_sa_key(bag, &mut wrapper, p.keymat_len(), &name)?;
+        let tree_sa_key = bag.sa_keys().find(|k| k.kwk_id != 0);
+        let keymat = match (p.policy.protocol, tree_sa_key, p.kwa) {
+            // RFC 9838 Appendix A.2: SA_KEY under a tree key, WRAP_KEYs down to the leaf,
+            // the leaf under the IKE SA's GSK_w.
+            (ProtocolId::GIKE_UPDATE, Some(sa_key), Some(kwa)) => {
+                if bag.sa_keys().count() != 1 {
+                    return Err(malformed(format!("{name}: more than one SA_KEY")));
+                }
+                let wraps: Vec<WrappedKeyIn<'_>> = member
+                    .into_iter()
+                    .flat_map(|m| m.wrap_keys())
+                    .map(|k| WrappedKeyIn {
+                        key_id: k.key_id,
+                        kwk_id: k.kwk_id,
+                        encrypted: &k.encrypted,
+                    })
+                    .collect();
+                let sa_in = WrappedKeyIn {
+                    key_id: sa_key.key_id,
+                    kwk_id: sa_key.kwk_id,
+                    encrypted: &sa_key.encrypted,
+                };
+                let (p_path, keymat) =
+                    WorkingKeyPath::from_registration(sa_in, &wraps, kwa, |d| wrapper.unwrap(d))
+                        .map_err(|e| match e {
+                            PathError::UnknownKwk { kwk_id } => GmError::UnknownKwk(kwk_id),
+                            other => malformed(format!("{name}: key path: {other}")),
+                        })?;
+                if keymat.len() != p.keymat_len() {
+                    return Err(malformed(format!(
+                        "{name}: keying material of {} octets, the policy needs {}",
+                        keymat.len(),
+                        p.keymat_len()
+                    )));
+                }
+                path = p_path;
+                keymat
+            }
+            _ => unwrap_sa_key(bag, &mut wrapper, p.keymat_len(), &name)?,
+        };
         let expires_at = p.lifetime.map(|l| now.plus_secs(u64::from(l)));
         if p.policy.protocol == ProtocolId::GIKE_UPDATE {
             let (Some(encr), Some(kwa), Some(auth)) = (p.encr, p.kwa, p.gcauth) else {
@@ -626,5 +677,6 @@ pub(crate) fn process(
             dtd_secs,
         },
         rekey,
+        path,
     })
 }

@@ -1,7 +1,7 @@
 //! The IKE header (RFC 7296 §3.1).
 
 use super::enums::{ExchangeType, PayloadType};
-use super::error::{DecodeError, DecodeErrorKind, Structure};
+use super::error::{DecodeError, Structure};
 use super::reader::Reader;
 
 /// Length of the IKE header in octets.
@@ -71,7 +71,8 @@ pub struct RawHeader {
 
 impl RawHeader {
     /// Decodes the 28-octet IKE header at the start of `bytes` without checking the
-    /// Length field against the buffer (use it to peek at SPIs and exchange type).
+    /// Length field against the buffer or the version (use it to peek at SPIs, exchange
+    /// type and version, e.g. to answer INVALID_MAJOR_VERSION, RFC 7296 §2.5).
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         Self::read(&mut r)
@@ -82,18 +83,7 @@ impl RawHeader {
         let spi_i = r.array(s)?;
         let spi_r = r.array(s)?;
         let next_payload = PayloadType(r.u8(s)?);
-        let version_at = r.offset();
         let version = r.u8(s)?;
-        if version >> 4 != 2 {
-            return Err(DecodeError {
-                structure: s,
-                offset: version_at,
-                kind: DecodeErrorKind::InvalidValue {
-                    field: "Major Version",
-                    value: u64::from(version >> 4),
-                },
-            });
-        }
         let exchange = ExchangeType(r.u8(s)?);
         let flags = r.u8(s)?;
         let message_id = r.u32(s)?;

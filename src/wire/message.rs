@@ -21,6 +21,16 @@ impl Message {
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let raw = RawHeader::read(&mut r)?;
+        if raw.header.version >> 4 != 2 {
+            return Err(DecodeError {
+                structure: Structure::IkeHeader,
+                offset: 17,
+                kind: DecodeErrorKind::InvalidValue {
+                    field: "Major Version",
+                    value: u64::from(raw.header.version >> 4),
+                },
+            });
+        }
         let declared = raw.length as usize;
         if declared != bytes.len() {
             let kind = if declared < IKE_HEADER_LEN {

@@ -1,0 +1,564 @@
+//! GSA_REKEY and GSA_INBAND_REKEY at the member (RFC 9838 §2.4.1.4, §2.4.2, §2.4.3, §4.2).
+//!
+//! Order of §2.4.1.4: decrypt and check the ICV with the current KEK; verify AUTH with
+//! the AUTH_KEY from registration; check the Message ID (the first at or above
+//! GSA_INITIAL_MESSAGE_ID, then strictly increasing); process GSA, then KD (the Key Path
+//! algorithm for the KEK); then Deletes. Everything is computed first and committed at the
+//! end, so a rejected message changes nothing (except fragment reassembly, which only
+//! buffers authentic fragments).
+
+use super::config::SenderRole;
+use super::install::{Direction, RekeyAuth, RekeySaInfo, RekeySaState, SaInstall};
+use super::response::{check_acceptance, check_policy, malformed, split};
+use super::{GmError, GroupMember};
+use crate::crypto::keywrap::unwrap;
+use crate::crypto::sign::VerifyingKey;
+use crate::crypto::sk::{EncrAlg, IntegAlg, SkProtector};
+use crate::gsa_rekey::RekeyMessageError;
+use crate::identity::GroupId;
+use crate::lkh::{PathError, WrappedKeyIn};
+use crate::suite::integ_key_len;
+use crate::time::Time;
+use crate::wire::{
+    self, GroupPolicy, IntegId, KeyBag, MemberKeyBagAttr, PayloadBody, ProtocolId, SnId,
+};
+use std::fmt;
+
+/// An SA the member must remove, and when (now + GWP_DTD, RFC 9838 §4.4.3.1.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaRemoval {
+    /// ESP, AH or GIKE_UPDATE.
+    pub protocol: ProtocolId,
+    /// Its SPI (4 or 16 octets).
+    pub spi: Vec<u8>,
+    /// When.
+    pub at: Time,
+}
+
+/// What a rekey message did.
+#[derive(Debug)]
+pub struct RekeyResult {
+    /// The group.
+    pub group: GroupId,
+    /// Message ID of the GSA_REKEY (0 for GSA_INBAND_REKEY).
+    pub message_id: u32,
+    /// New Data-Security SAs to install.
+    pub installs: Vec<SaInstall>,
+    /// SAs to remove after DTD.
+    pub removals: Vec<SaRemoval>,
+    /// The new Rekey SA to listen on, if it changed.
+    pub new_rekey_sa: Option<RekeySaInfo>,
+    /// The member was excluded (no key chain to the new KEK, or a Delete of GIKE_UPDATE
+    /// SPI 0): it must register again, after this time (a random delay, §2.4.3).
+    pub excluded: Option<Time>,
+}
+
+/// Why a GSA_REKEY was dropped.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum GmRekeyError {
+    /// No group of this member uses that Rekey SA SPI.
+    UnknownRekeySa([u8; 16]),
+    /// Decryption, fragments, replay, or authentication failed.
+    Message(RekeyMessageError),
+    /// The content breaks RFC 9838 or this member's policy.
+    Content(GmError),
+}
+
+impl fmt::Display for GmRekeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GmRekeyError::UnknownRekeySa(s) => write!(f, "no Rekey SA {}", wire::hex(s)),
+            GmRekeyError::Message(e) => write!(f, "{e}"),
+            GmRekeyError::Content(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for GmRekeyError {}
+
+impl From<GmError> for GmRekeyError {
+    fn from(e: GmError) -> Self {
+        GmRekeyError::Content(e)
+    }
+}
+
+impl RekeySaState {
+    fn protector(&self) -> Result<SkProtector, GmRekeyError> {
+        let encr = EncrAlg::from_transform(self.encr.id.0, self.encr.key_bits)
+            .ok_or_else(|| GmRekeyError::Content(malformed("Rekey SA cipher")))?;
+        let integ = match self.integ.filter(|i| *i != IntegId::NONE) {
+            None => None,
+            Some(i) => Some(
+                IntegAlg::from_transform_id(i.0)
+                    .ok_or_else(|| GmRekeyError::Content(malformed("Rekey SA integrity")))?,
+            ),
+        };
+        SkProtector::new(encr, integ, self.gsk_e.as_bytes(), self.gsk_a.as_bytes())
+            .map_err(|e| GmRekeyError::Message(RekeyMessageError::Crypto(e)))
+    }
+}
+
+/// A random delay of 1 to 10 s before re-registering (§2.4.3 RECOMMENDS seconds).
+fn reregister_at(now: Time) -> Time {
+    let mut b = [0u8; 2];
+    let jitter = match crate::crypto::rand::fill_random(&mut b) {
+        Ok(()) => u64::from(u16::from_be_bytes(b)) % 9000,
+        Err(_) => 4500,
+    };
+    now.plus_millis(1000 + jitter)
+}
+
+impl GroupMember {
+    /// The group whose current (or retiring) Rekey SA has this SPI.
+    pub fn group_for_rekey_spi(&self, spi: &[u8; 16]) -> Option<&GroupId> {
+        self.groups.iter().find_map(|(g, m)| {
+            let current = m.rekey.as_ref().is_some_and(|r| &r.spi == spi);
+            let previous = m
+                .previous_rekey
+                .as_ref()
+                .is_some_and(|(r, _)| &r.spi == spi);
+            (current || previous).then_some(g)
+        })
+    }
+
+    /// Processes one GSA_REKEY datagram (RFC 9838 §2.4.1.4). `Ok(None)` while fragments
+    /// of a message are missing. A rejected datagram changes no state.
+    pub fn process_gsa_rekey(
+        &mut self,
+        datagram: &[u8],
+        now: Time,
+    ) -> Result<Option<RekeyResult>, GmRekeyError> {
+        let raw = wire::RawHeader::decode(datagram)
+            .map_err(|e| GmRekeyError::Message(RekeyMessageError::Decode(e)))?;
+        let spi = raw.header.spi_pair();
+        let group = self
+            .group_for_rekey_spi(&spi)
+            .cloned()
+            .ok_or(GmRekeyError::UnknownRekeySa(spi))?;
+        let Some(m) = self.groups.get_mut(&group) else {
+            return Err(GmRekeyError::UnknownRekeySa(spi));
+        };
+        // Drop a retired Rekey SA whose DTD ran out.
+        if m.previous_rekey
+            .as_ref()
+            .is_some_and(|(_, until)| *until <= now)
+        {
+            m.previous_rekey = None;
+        }
+        let rs = match (&m.rekey, &m.previous_rekey) {
+            (Some(r), _) if r.spi == spi => r,
+            (_, Some((r, _))) if r.spi == spi => r,
+            _ => return Err(GmRekeyError::UnknownRekeySa(spi)),
+        };
+        let protector = rs.protector()?;
+        let opened = match m
+            .receiver
+            .receive(datagram, &spi, &protector, rs.next_message_id)
+        {
+            Ok(Some(o)) => o,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(GmRekeyError::Message(e)),
+        };
+        match &rs.auth {
+            RekeyAuth::Implicit => opened.check_implicit(),
+            RekeyAuth::Signature(k) => opened.verify(k),
+        }
+        .map_err(GmRekeyError::Message)?;
+        let on_current = m.rekey.as_ref().is_some_and(|r| r.spi == spi);
+        let result = process_content(
+            m,
+            &group,
+            &opened.inner,
+            opened.message_id(),
+            Carrier::RekeySa { on_current },
+            now,
+        )?;
+        log::info!(
+            "group {group}: GSA_REKEY {} processed: {} SA(s) installed, {} removed{}{}",
+            opened.message_id(),
+            result.installs.len(),
+            result.removals.len(),
+            if result.new_rekey_sa.is_some() {
+                ", new Rekey SA"
+            } else {
+                ""
+            },
+            if result.excluded.is_some() {
+                ", EXCLUDED"
+            } else {
+                ""
+            }
+        );
+        Ok(Some(result))
+    }
+}
+
+/// Where a rekey came from: a GSA_REKEY on a Rekey SA, or a GSA_INBAND_REKEY on the IKE
+/// SA (whose GSK_w is then the default KWK, §2.4.2).
+enum Carrier<'a> {
+    RekeySa {
+        on_current: bool,
+    },
+    Inband {
+        kwa: crate::crypto::keywrap::Kwa,
+        gsk_w: &'a crate::crypto::Key,
+    },
+}
+
+impl GroupMember {
+    /// Processes the decrypted payloads of a GSA_INBAND_REKEY request from the key server
+    /// (RFC 9838 §2.4.2): keys wrapped under this IKE SA's GSK_w. The host answers with an
+    /// empty SK payload. A rejected request changes nothing.
+    pub fn process_inband_rekey(
+        &mut self,
+        group: &GroupId,
+        payloads: &[crate::wire::Payload],
+        now: Time,
+    ) -> Result<RekeyResult, GmRekeyError> {
+        let kwa = self.ike_sa.kwa;
+        let gsk_w = self.ike_sa.gsk_w().duplicate();
+        let m = self
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| GmRekeyError::Content(GmError::NoPendingRequest(group.clone())))?;
+        process_content(
+            m,
+            group,
+            payloads,
+            0,
+            Carrier::Inband { kwa, gsk_w: &gsk_w },
+            now,
+        )
+    }
+}
+
+/// GSA, KD and Deletes of an authenticated rekey message; commits only at the end.
+fn process_content(
+    m: &mut super::Membership,
+    group: &GroupId,
+    inner: &[crate::wire::Payload],
+    message_id: u32,
+    carrier: Carrier<'_>,
+    now: Time,
+) -> Result<RekeyResult, GmRekeyError> {
+    let rs = match carrier {
+        Carrier::RekeySa { on_current: true } => m.rekey.as_ref(),
+        Carrier::RekeySa { on_current: false } => m.previous_rekey.as_ref().map(|(r, _)| r),
+        Carrier::Inband { .. } => None,
+    };
+    // The default KWK (KWK ID 0) and its algorithm.
+    let (default_kwa, default_kwk) = match (&carrier, rs) {
+        (Carrier::Inband { kwa, gsk_w }, _) => (*kwa, *gsk_w),
+        (_, Some(r)) => (r.kwa, &r.gsk_w),
+        _ => return Err(GmRekeyError::Content(malformed("Rekey SA vanished"))),
+    };
+    let dtd = u64::from(m.atd_dtd_secs.1);
+    let atd = u64::from(m.atd_dtd_secs.0);
+    let mut gsa = None;
+    let mut kd = None;
+    let mut deletes = Vec::new();
+    for p in inner {
+        if p.is_unsupported_critical() {
+            return Err(malformed("critical payload of unknown type").into());
+        }
+        match &p.body {
+            PayloadBody::Gsa(_) if gsa.is_some() => {
+                return Err(malformed("more than one GSA").into())
+            }
+            PayloadBody::Gsa(g) => gsa = Some(g),
+            PayloadBody::Kd(_) if kd.is_some() => return Err(malformed("more than one KD").into()),
+            PayloadBody::Kd(k) => kd = Some(k),
+            PayloadBody::Delete(d) => deletes.push(d),
+            _ => {}
+        }
+    }
+    // GSA: new policies (no GCAUTH in rekeys).
+    let mut policies = Vec::new();
+    for p in gsa.map(|g| g.policies.as_slice()).unwrap_or(&[]) {
+        match p {
+            GroupPolicy::Sa(s) => {
+                let c = check_policy(s, false)?;
+                check_acceptance(&c, &m.config.accept)?;
+                policies.push(c);
+            }
+            GroupPolicy::Gw(_) | GroupPolicy::Unknown { .. } => {}
+        }
+    }
+    if policies
+        .iter()
+        .filter(|p| p.policy.protocol == ProtocolId::GIKE_UPDATE)
+        .count()
+        > 1
+    {
+        return Err(malformed("more than one Rekey SA policy").into());
+    }
+    // KD: bags for the new policies, WRAP_KEYs and a new AUTH_KEY in the Member Key Bag
+    // (docs/decisions.md K4: Q1).
+    let mut wraps: Vec<WrappedKeyIn<'_>> = Vec::new();
+    let mut new_auth_key = None;
+    let mut bags = Vec::new();
+    for b in kd.map(|k| k.bags.as_slice()).unwrap_or(&[]) {
+        match b {
+            KeyBag::Group(g) => {
+                if !policies
+                    .iter()
+                    .any(|p| p.policy.protocol == g.protocol && p.policy.spi == g.spi)
+                {
+                    return Err(GmError::UnknownSpi {
+                        protocol: g.protocol,
+                        spi: g.spi.clone(),
+                    }
+                    .into());
+                }
+                bags.push(g);
+            }
+            KeyBag::Member(mb) => {
+                for a in &mb.attributes {
+                    match a {
+                        MemberKeyBagAttr::WrapKey(k) => wraps.push(WrappedKeyIn {
+                            key_id: k.key_id,
+                            kwk_id: k.kwk_id,
+                            encrypted: &k.encrypted,
+                        }),
+                        MemberKeyBagAttr::AuthKey(der) => {
+                            if new_auth_key.is_some() {
+                                return Err(malformed("more than one AUTH_KEY").into());
+                            }
+                            new_auth_key = Some(der);
+                        }
+                        MemberKeyBagAttr::GmSenderId(_) => {
+                            return Err(malformed("GM_SENDER_ID in GSA_REKEY").into())
+                        }
+                        MemberKeyBagAttr::Other(_) => {}
+                    }
+                }
+            }
+            KeyBag::Unknown { .. } => {}
+        }
+    }
+    let direction = match m.config.role {
+        SenderRole::Receiver => Direction::Inbound,
+        SenderRole::Sender { receives: true, .. } => Direction::Both,
+        SenderRole::Sender {
+            receives: false, ..
+        } => Direction::Outbound,
+    };
+    let send_from = matches!(m.config.role, SenderRole::Sender { .. }).then(|| now.plus_secs(atd));
+    let mut path = m.working_path.duplicate();
+    let mut installs = Vec::new();
+    let mut new_rekey = None;
+    let mut excluded = None;
+    for p in &policies {
+        let name = format!("{} SA {}", p.policy.protocol, p.spi_hex());
+        let Some(bag) = bags
+            .iter()
+            .find(|g| g.protocol == p.policy.protocol && g.spi == p.policy.spi)
+        else {
+            return Err(malformed(format!("{name}: no key bag")).into());
+        };
+        let expires_at = p.lifetime.map(|l| now.plus_secs(u64::from(l)));
+        if p.policy.protocol == ProtocolId::GIKE_UPDATE {
+            let Some(rs) = rs else {
+                return Err(malformed("a Rekey SA policy in GSA_INBAND_REKEY").into());
+            };
+            let sa_keys: Vec<WrappedKeyIn<'_>> = bag
+                .sa_keys()
+                .map(|k| WrappedKeyIn {
+                    key_id: k.key_id,
+                    kwk_id: k.kwk_id,
+                    encrypted: &k.encrypted,
+                })
+                .collect();
+            let keymat = match path.apply_rekey(&sa_keys, &wraps, rs.kwa, Some(&rs.gsk_w)) {
+                Ok(k) => k,
+                Err(PathError::Excluded) => {
+                    excluded = Some(reregister_at(now));
+                    continue;
+                }
+                Err(e) => return Err(malformed(format!("{name}: key path: {e}")).into()),
+            };
+            if keymat.len() != p.keymat_len() {
+                return Err(malformed(format!(
+                    "{name}: keying material of {} octets",
+                    keymat.len()
+                ))
+                .into());
+            }
+            let (Some(encr), Some(kwa)) = (p.encr, p.kwa) else {
+                return Err(malformed(format!("{name}: incomplete")).into());
+            };
+            let parts = split(
+                &keymat,
+                &[
+                    encr.key_len().unwrap_or(0),
+                    p.integ.and_then(integ_key_len).unwrap_or(0),
+                    kwa.kwk_len(),
+                ],
+            )?;
+            let [gsk_e, gsk_a, gsk_w]: [crate::crypto::Key; 3] = parts
+                .try_into()
+                .map_err(|_| malformed("keying material split"))?;
+            // A new AUTH_KEY applies from the next message on (the one carrying it was
+            // verified with the old key).
+            let auth = match (&rs.auth, new_auth_key) {
+                (RekeyAuth::Signature(old), Some(der)) => RekeyAuth::Signature(
+                    VerifyingKey::from_spki_der(old.alg(), der)
+                        .map_err(|e| malformed(format!("AUTH_KEY: {e}")))?,
+                ),
+                (RekeyAuth::Signature(old), None) => RekeyAuth::Signature(
+                    VerifyingKey::from_spki_der(
+                        old.alg(),
+                        &old.spki_der().map_err(|e| malformed(e.to_string()))?,
+                    )
+                    .map_err(|e| malformed(e.to_string()))?,
+                ),
+                (RekeyAuth::Implicit, None) => RekeyAuth::Implicit,
+                (RekeyAuth::Implicit, Some(_)) => {
+                    return Err(malformed("AUTH_KEY with implicit authentication").into())
+                }
+            };
+            let mut spi = [0u8; 16];
+            spi.copy_from_slice(&p.policy.spi);
+            new_rekey = Some(RekeySaState {
+                spi,
+                encr,
+                integ: p.integ,
+                kwa,
+                gsk_e,
+                gsk_a,
+                gsk_w,
+                auth,
+                next_message_id: p.initial_message_id.unwrap_or(0),
+                src: p.policy.src_ts.clone(),
+                dst: p.policy.dst_ts.clone(),
+                expires_at: expires_at.unwrap_or(now),
+            });
+        } else {
+            // Data-Security SA: SA_KEY(0, 0) under the GSK_w of the Rekey SA the message
+            // came on (§4.2 step 2).
+            let keys: Vec<_> = bag.sa_keys().collect();
+            let [k] = keys.as_slice() else {
+                return Err(malformed(format!("{name}: {} SA_KEYs", keys.len())).into());
+            };
+            if k.key_id != 0 || k.kwk_id != 0 {
+                return Err(GmError::UnknownKwk(k.kwk_id).into());
+            }
+            let keymat = unwrap(default_kwa, default_kwk.as_bytes(), &k.encrypted)
+                .map_err(GmError::Unwrap)?;
+            if keymat.len() != p.keymat_len() {
+                return Err(malformed(format!(
+                    "{name}: keying material of {} octets",
+                    keymat.len()
+                ))
+                .into());
+            }
+            let encr_len = p.encr.and_then(|e| e.key_len()).unwrap_or(0);
+            let salt_len = p.encr.map_or(0, |e| e.salt_len());
+            let parts = split(
+                &keymat,
+                &[
+                    encr_len - salt_len,
+                    salt_len,
+                    p.integ.and_then(integ_key_len).unwrap_or(0),
+                ],
+            )?;
+            let [encr_key, salt, integ_key]: [crate::crypto::Key; 3] = parts
+                .try_into()
+                .map_err(|_| malformed("keying material split"))?;
+            let mut spi = [0u8; 4];
+            spi.copy_from_slice(&p.policy.spi);
+            installs.push(SaInstall {
+                protocol: p.policy.protocol,
+                spi,
+                direction,
+                transport_mode: false,
+                src: p.policy.src_ts.clone(),
+                dst: p.policy.dst_ts.clone(),
+                encr: p.encr,
+                integ: p.integ,
+                sn: p.sn.unwrap_or(SnId::SEQ32),
+                encr_key,
+                salt,
+                integ_key,
+                lifetime_secs: p.lifetime,
+                expires_at,
+                send_from,
+            });
+        }
+    }
+    // Deletes (§2.4.3): listed SPIs, SPI 0 = every Data-Security SA of that protocol, and
+    // GIKE_UPDATE SPI 0 = this member is excluded (docs/decisions.md K5: Q5).
+    let mut removals = Vec::new();
+    for d in deletes {
+        let zero = d.spis.is_empty() || d.spis.iter().all(|s| s.iter().all(|b| *b == 0));
+        match d.protocol {
+            ProtocolId::GIKE_UPDATE if zero => excluded = Some(reregister_at(now)),
+            ProtocolId::ESP | ProtocolId::AH if zero => {
+                removals.extend(m.data_sa_spis.iter().map(|s| SaRemoval {
+                    protocol: d.protocol,
+                    spi: s.to_vec(),
+                    at: now.plus_secs(dtd),
+                }))
+            }
+            ProtocolId::ESP | ProtocolId::AH => removals.extend(
+                d.spis
+                    .iter()
+                    .filter(|s| m.data_sa_spis.iter().any(|x| x[..] == s[..]))
+                    .map(|s| SaRemoval {
+                        protocol: d.protocol,
+                        spi: s.clone(),
+                        at: now.plus_secs(dtd),
+                    }),
+            ),
+            _ => {}
+        }
+    }
+    // Commit.
+    let info = new_rekey.as_ref().map(|r: &RekeySaState| RekeySaInfo {
+        spi: r.spi,
+        dst: r.dst.clone(),
+        src: r.src.clone(),
+        expires_at: r.expires_at,
+    });
+    match carrier {
+        Carrier::RekeySa { on_current: true } => {
+            if let Some(cur) = m.rekey.as_mut() {
+                cur.next_message_id = message_id.saturating_add(1);
+            }
+        }
+        Carrier::RekeySa { on_current: false } => {
+            if let Some((prev, _)) = m.previous_rekey.as_mut() {
+                prev.next_message_id = message_id.saturating_add(1);
+            }
+        }
+        Carrier::Inband { .. } => {}
+    }
+    if excluded.is_some() {
+        m.rekey = None;
+        m.previous_rekey = None;
+    } else {
+        m.working_path = path;
+        if let Some(r) = new_rekey {
+            if let Some(old) = m.rekey.replace(r) {
+                removals.push(SaRemoval {
+                    protocol: ProtocolId::GIKE_UPDATE,
+                    spi: old.spi.to_vec(),
+                    at: now.plus_secs(dtd),
+                });
+                m.previous_rekey = Some((old, now.plus_secs(dtd)));
+            }
+        }
+        m.data_sa_spis
+            .retain(|s| !removals.iter().any(|r| r.spi[..] == s[..]));
+        m.data_sa_spis.extend(installs.iter().map(|i| i.spi));
+    }
+    Ok(RekeyResult {
+        group: group.clone(),
+        message_id,
+        installs,
+        removals,
+        new_rekey_sa: info,
+        excluded,
+    })
+}

@@ -1,0 +1,382 @@
+//! Membership changes of the key server's tree: join (with or without backward access
+//! control), exclusion of one or many members (forward access control, RFC 9838 §2.4.1,
+//! §3.2.1, Appendix A.4), and leaving without a rekey.
+//!
+//! Every operation checks its inputs, the Key ID budget and draws its random keys before
+//! it changes anything, so a failed call leaves the tree as it was.
+
+use std::cmp::Reverse;
+
+use super::plan::RekeyPlan;
+use super::storage::{Level, Pos};
+use super::tree::{ceil_div, ceil_log, level_lengths, LeafId, LkhTree, MAX_MEMBERS};
+use super::LkhError;
+
+/// Where a joining member goes.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// A vacant leaf freed earlier (no Key ID, no key).
+    Vacant(u32),
+    /// A pre-built leaf never used (it has a Key ID and a fresh key).
+    Prebuilt(u32),
+    /// A new leaf at the end of level 0; the tree grows.
+    Append,
+}
+
+impl LkhTree {
+    /// Adds a member in the leftmost free leaf (all leaves are at the same depth, so every
+    /// free leaf is a shallowest one; freed leaves are reused before new ones are added).
+    ///
+    /// When no leaf is free the tree grows: a new leaf is appended, with new nodes above
+    /// it where needed, and when the top level is full (`d` nodes) a new top node is put
+    /// above the old top nodes first. Existing members learn that node's key in the next
+    /// rekey plan (the "pending" wraps), so a join without backward access control never
+    /// needs a rekey message of its own.
+    ///
+    /// With `backward_access_control`, every node key on the new member's path is replaced
+    /// (fresh keys, fresh Key IDs) and the returned plan gives the new keys, and a new Rekey
+    /// SA keying material, to the existing members. Send it (GSA_REKEY) before the
+    /// registration response: the newcomer then holds no key any earlier rekey message was
+    /// wrapped under (backward access control, RFC 9838 §3.2). The plan is `None` when no
+    /// other member needs anything.
+    pub fn join(
+        &mut self,
+        backward_access_control: bool,
+    ) -> Result<(LeafId, Option<RekeyPlan>), LkhError> {
+        if self.member_count >= MAX_MEMBERS {
+            return Err(LkhError::TooManyMembers { max: MAX_MEMBERS });
+        }
+        let d = u64::from(self.degree);
+        let leaf_len = self.levels.first().map_or(0, Level::len) as u64;
+        let slot = match self.holes.peek() {
+            Some(Reverse(p)) => Slot::Vacant(*p),
+            None if u64::from(self.cursor) < leaf_len => Slot::Prebuilt(self.cursor),
+            None => Slot::Append,
+        };
+        let h = self.levels.len();
+
+        // What growth does, before any change: a new top level, and the levels that get a
+        // new node (bottom-up flags).
+        let (grow, append_at) = match slot {
+            Slot::Append => {
+                let n = leaf_len + 1;
+                let grow = h > 0 && ceil_div(n, d.saturating_pow(h as u32 - 1)) > d;
+                let h2 = h + usize::from(grow);
+                let mut append_at = Vec::with_capacity(h2.max(1));
+                for level in 0..h2.max(1) {
+                    let have = match self.levels.get(level) {
+                        Some(l) => l.len() as u64,
+                        None if grow => 1, // the new top node
+                        None => 0,         // the first leaf of an empty tree
+                    };
+                    append_at.push(ceil_div(n, d.saturating_pow(level as u32)) > have);
+                }
+                (grow, append_at)
+            }
+            _ => (false, Vec::new()),
+        };
+        let new_depth = h.max(1) + usize::from(grow);
+        let fresh_nodes = usize::from(grow)
+            + append_at.iter().filter(|&&a| a).count()
+            + usize::from(matches!(slot, Slot::Vacant(_)));
+        // Backward access control replaces the ancestors that existed before this call.
+        let old_ancestors = if backward_access_control {
+            (1..new_depth)
+                .filter(|&l| !append_at.get(l).copied().unwrap_or(false))
+                .count()
+        } else {
+            0
+        };
+        self.check_ids(fresh_nodes + old_ancestors)?;
+        let keys = self.random_keys(fresh_nodes + old_ancestors)?;
+        let mut keys = keys.chunks_exact(self.key_len);
+        let mut next_key = || keys.next().unwrap_or(&[]);
+
+        // ----- from here on nothing fails -----
+        let key_len = self.key_len;
+        if grow {
+            let members = self.member_count;
+            let id = self.alloc_id();
+            let mut top = Level::empty(key_len);
+            top.push(id, members, next_key());
+            let level = self.levels.len() as u8;
+            self.levels.push(top);
+            self.index.push(id, Pos { level, idx: 0 });
+            self.pending.push(id);
+        }
+        if self.levels.is_empty() {
+            self.levels.push(Level::empty(key_len));
+        }
+        for level in (0..append_at.len()).rev() {
+            if !append_at.get(level).copied().unwrap_or(false) {
+                continue;
+            }
+            let id = self.alloc_id();
+            let key = next_key();
+            if let Some(l) = self.levels.get_mut(level) {
+                let idx = l.len() as u32;
+                l.push(id, 0, key);
+                self.index.push(
+                    id,
+                    Pos {
+                        level: level as u8,
+                        idx,
+                    },
+                );
+            }
+        }
+        let idx = match slot {
+            Slot::Vacant(p) => {
+                self.holes.pop();
+                self.replace_node(Pos { level: 0, idx: p }, next_key());
+                p
+            }
+            Slot::Prebuilt(p) => {
+                self.cursor = p + 1;
+                p
+            }
+            Slot::Append => {
+                let p = leaf_len as u32;
+                self.cursor = p + 1;
+                p
+            }
+        };
+        let leaf = LeafId(self.id_at(Pos { level: 0, idx }));
+
+        let plan = if backward_access_control {
+            let mut replaced = Vec::with_capacity(old_ancestors);
+            let ancestors: Vec<Pos> = self.ancestors(idx).collect();
+            for pos in ancestors.into_iter().rev() {
+                if !append_at
+                    .get(usize::from(pos.level))
+                    .copied()
+                    .unwrap_or(false)
+                {
+                    self.replace_node(pos, next_key());
+                    replaced.push(pos);
+                }
+            }
+            let pending = std::mem::take(&mut self.pending);
+            let plan = self.build_plan(&replaced, &pending);
+            self.cache.maybe_sweep(&self.index);
+            (!plan.is_empty()).then_some(plan)
+        } else {
+            None
+        };
+        self.add_members(idx, 1);
+        self.member_count += 1;
+        log::debug!(
+            "LKH join: leaf {} at depth {}, {} members, rekey plan: {}",
+            leaf.0,
+            self.levels.len(),
+            self.member_count,
+            plan.as_ref().map_or(0, RekeyPlan::wrap_count)
+        );
+        Ok((leaf, plan))
+    }
+
+    /// Excludes `leaves` (one member or a batch) in one rekey (RFC 9838 §2.4.1, Appendix
+    /// A.4) and returns the plan of the GSA_REKEY that tells the remaining members.
+    ///
+    /// Every node on the path of an excluded member gets a new key and a fresh Key ID, and
+    /// the new key is wrapped under the current key of each child that still has members
+    /// (the child's new key when it was replaced too). Nothing is wrapped under GSK_w (KWK ID
+    /// 0) or under any key an excluded member holds. The new Rekey SA keying material is
+    /// wrapped under every top-level node that has members. Excluding F from the tree of
+    /// Appendix A.2 gives exactly SA_KEY(0,1), SA_KEY(0,15), WRAP_KEY(15,6),
+    /// WRAP_KEY(15,16), WRAP_KEY(16,11).
+    ///
+    /// The same plan also refreshes the paths of members that left with
+    /// [`LkhTree::free_leaf`] and hands out the keys of nodes added by growth.
+    ///
+    /// When the remaining members would fit in a tree two levels shallower (depth >
+    /// `ceil(log_d(members)) + 1`), the tree is compacted in the same rekey: the rightmost
+    /// members move into the leftmost free leaves (keeping their leaf keys and
+    /// [`LeafId`]s), the nodes above their old and new positions get new keys, and empty
+    /// levels and subtrees are removed. Depth therefore stays within one level of the
+    /// minimum under any churn.
+    ///
+    /// The GSA_REKEY carrying the plan must change only the Rekey SA; new Data-Security SA
+    /// keys go in a later rekey under the new Rekey SA (forward access control, RFC 9838
+    /// §3.2.1). Duplicates in `leaves` are ignored. An empty `leaves` still refreshes
+    /// departed paths and returns SA_KEYs for a new Rekey SA keying material.
+    pub fn exclude(&mut self, leaves: &[LeafId]) -> Result<RekeyPlan, LkhError> {
+        let mut excluded = Vec::with_capacity(leaves.len());
+        for &leaf in leaves {
+            excluded.push(self.occupied_leaf(leaf)?);
+        }
+        excluded.sort_unstable();
+        excluded.dedup();
+        let d = u64::from(self.degree);
+        let h = self.levels.len();
+        let remaining = self.member_count - excluded.len() as u32;
+        let compact = h > 0
+            && (remaining == 0 || h > ceil_log(u64::from(remaining), d) + 1)
+            && !excluded.is_empty();
+
+        // Moves that make the occupied leaves exactly 0..remaining.
+        let mut moves: Vec<(u32, u32)> = Vec::new();
+        if compact {
+            let leaf_members = self
+                .levels
+                .first()
+                .map(|l| l.members.as_slice())
+                .unwrap_or(&[]);
+            let is_excluded = |i: u32| excluded.binary_search(&i).is_ok();
+            let holes = (0..remaining).filter(|&i| {
+                leaf_members.get(i as usize).copied().unwrap_or(0) == 0 || is_excluded(i)
+            });
+            let sources = (remaining..leaf_members.len() as u32).filter(|&i| {
+                leaf_members.get(i as usize).copied().unwrap_or(0) == 1 && !is_excluded(i)
+            });
+            moves = sources.zip(holes).collect();
+        }
+
+        // Nodes whose keys an excluded, departed or moved member knows: the ancestors of
+        // every leaf concerned, per level.
+        let mut affected: Vec<Vec<u32>> = vec![Vec::new(); h];
+        let touched = excluded
+            .iter()
+            .chain(self.departed.iter())
+            .copied()
+            .chain(moves.iter().flat_map(|&(s, t)| [s, t]));
+        for leaf in touched {
+            for pos in self.ancestors(leaf) {
+                if let Some(v) = affected.get_mut(usize::from(pos.level)) {
+                    v.push(pos.idx);
+                }
+            }
+        }
+        for v in affected.iter_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+
+        // The shape after this rekey.
+        let new_lens: Vec<u64> = if compact {
+            level_lengths(u64::from(remaining), d)
+        } else {
+            self.levels.iter().map(|l| l.len() as u64).collect()
+        };
+        let survives = |pos: Pos| {
+            new_lens
+                .get(usize::from(pos.level))
+                .is_some_and(|&n| u64::from(pos.idx) < n)
+        };
+        let mut replaced: Vec<Pos> = Vec::new();
+        for (level, idxs) in affected.iter().enumerate().rev() {
+            for &idx in idxs {
+                let pos = Pos {
+                    level: level as u8,
+                    idx,
+                };
+                if level > 0 && survives(pos) {
+                    replaced.push(pos);
+                }
+            }
+        }
+        self.check_ids(replaced.len())?;
+        let keys = self.random_keys(replaced.len())?;
+
+        // ----- from here on nothing fails -----
+        for &idx in &excluded {
+            self.clear_leaf(idx);
+            self.add_members(idx, -1);
+        }
+        self.member_count = remaining;
+        for &(src, dst) in &moves {
+            self.move_leaf(src, dst);
+        }
+        if compact {
+            self.shrink_to(&new_lens);
+            self.holes.clear();
+            self.cursor = remaining;
+        } else {
+            self.holes.extend(excluded.iter().map(|&i| Reverse(i)));
+        }
+        self.departed.clear();
+        for (pos, key) in replaced.iter().zip(keys.chunks_exact(self.key_len)) {
+            self.replace_node(*pos, key);
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let plan = self.build_plan(&replaced, &pending);
+        self.cache.maybe_sweep(&self.index);
+        log::debug!(
+            "LKH exclude: {} leaves, {} moved, {} keys replaced, {} wraps; {} members, depth {}",
+            excluded.len(),
+            moves.len(),
+            replaced.len(),
+            plan.wrap_count(),
+            self.member_count,
+            self.levels.len()
+        );
+        Ok(plan)
+    }
+
+    /// Frees a member's leaf *without* a rekey (for example a member that left, RFC 9838
+    /// §2.3.2, when the group does not enforce forward access control at once).
+    ///
+    /// The departed member still holds the keys on its old path, and therefore can read
+    /// every rekey until the next [`LkhTree::exclude`], which replaces those keys too (its
+    /// plan includes the departed paths). The leaf is reused by the next join.
+    pub fn free_leaf(&mut self, leaf: LeafId) -> Result<(), LkhError> {
+        let idx = self.occupied_leaf(leaf)?;
+        self.clear_leaf(idx);
+        self.add_members(idx, -1);
+        self.member_count -= 1;
+        self.holes.push(Reverse(idx));
+        self.departed.push(idx);
+        self.cache.maybe_sweep(&self.index);
+        Ok(())
+    }
+
+    /// Moves the member at leaf `src` to the vacant leaf `dst`, with its key and Key ID.
+    fn move_leaf(&mut self, src: u32, dst: u32) {
+        let Some(leaves) = self.levels.first_mut() else {
+            return;
+        };
+        let id = leaves.ids.get(src as usize).copied().unwrap_or(0);
+        let key = zeroize::Zeroizing::new(leaves.keys.get(src as usize).to_vec());
+        if let Some(slot) = leaves.ids.get_mut(dst as usize) {
+            *slot = id;
+        }
+        leaves.keys.set(dst as usize, &key);
+        if let Some(slot) = leaves.ids.get_mut(src as usize) {
+            *slot = 0;
+        }
+        leaves.keys.clear(src as usize);
+        self.index.relocate(id, Pos { level: 0, idx: dst });
+        self.add_members(src, -1);
+        self.add_members(dst, 1);
+    }
+
+    /// Cuts every level to `lens` (bottom-up) and removes the levels above; the IDs of the
+    /// removed nodes are retired.
+    fn shrink_to(&mut self, lens: &[u64]) {
+        while self.levels.len() > lens.len() {
+            if let Some(level) = self.levels.pop() {
+                let n = level.ids.iter().filter(|&&id| id != 0).count();
+                for &id in level.ids.iter().filter(|&&id| id != 0) {
+                    self.index.retire(id);
+                }
+                self.cache.note_retired(n);
+            }
+        }
+        for (level, &len) in self.levels.iter_mut().zip(lens) {
+            let len = len as usize;
+            let mut n = 0;
+            for &id in level
+                .ids
+                .get(len..)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|&&id| id != 0)
+            {
+                self.index.retire(id);
+                n += 1;
+            }
+            self.cache.note_retired(n);
+            level.truncate(len);
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! Group rekeying end to end in memory (issue 4): a `Gcks` with an LKH tree and several
+//! `GroupMember`s registered over real GSA_AUTH payloads, then GSA_REKEY datagrams for
+//! exclusion, periodic rekey and retransmission, and GSA_INBAND_REKEY; every rejection
+//! leaves the member's state unchanged.
+
+use gikev2::crypto::keywrap::Kwa;
+use gikev2::crypto::prf::PrfAlg;
+use gikev2::crypto::sign::{SignatureAlg, SigningKey};
+use gikev2::crypto::sk::{EncrAlg, SkProtector};
+use gikev2::gcks::{
+    DataPolicyConfig, DataProtocol, GcAuth, Gcks, GcksOutput, GroupConfig, RekeyMessage,
+    RekeyPolicyConfig,
+};
+use gikev2::gm::{GmRekeyError, GroupMember, MembershipConfig, ResponseOutcome};
+use gikev2::gsa_rekey::{self, Authenticator, RekeyMessageError};
+use gikev2::identity::{Identity, IdentityPattern};
+use gikev2::ike_sa::IkeSaContext;
+use gikev2::suite::EncrSpec;
+use gikev2::time::Time;
+use gikev2::wire::{
+    self, EncrId, ExchangeType, GroupKeyBag, GroupKeyBagAttr, KdPayload, KeyBag, Payload,
+    PayloadBody, ProtocolId, SnId, TrafficSelector, WrappedKey,
+};
+use std::net::Ipv4Addr;
+
+const T0: Time = Time::from_secs(1_000);
+
+fn group_config(name: &str, signing: Option<SigningKey>) -> GroupConfig {
+    let mut c = GroupConfig::new(Identity::key_id(name));
+    c.data_policies.push(DataPolicyConfig {
+        name: "video".into(),
+        protocol: DataProtocol::Esp,
+        encr: Some(EncrSpec::with_bits(EncrId::ENCR_AES_GCM_16, 256)),
+        integ: None,
+        sn: SnId::UNSPECIFIED32,
+        src: TrafficSelector::ipv4_host(Ipv4Addr::new(10, 0, 0, 1), 0, None),
+        dst: TrafficSelector::ipv4_host(Ipv4Addr::new(239, 192, 0, 1), 17, Some(5000)),
+        lifetime_secs: 3600,
+    });
+    c.rekey = Some(RekeyPolicyConfig {
+        encr: EncrSpec::with_bits(EncrId::ENCR_AES_GCM_16, 256),
+        integ: None,
+        kwa: Kwa::Kw5649_256,
+        auth: match signing {
+            Some(k) => GcAuth::Signature(k),
+            None => GcAuth::Implicit,
+        },
+        src: TrafficSelector::ipv4_host(Ipv4Addr::new(10, 0, 0, 1), 17, Some(848)),
+        dst: TrafficSelector::ipv4_host(Ipv4Addr::new(239, 192, 0, 100), 17, Some(848)),
+        lifetime_secs: 7200,
+    });
+    c.atd_secs = Some(2);
+    c.dtd_secs = Some(10);
+    c.authorized = vec![IdentityPattern::Any];
+    c.rekey_behaviour.lkh_degree = 2;
+    c
+}
+
+struct Member {
+    id: Identity,
+    at_gcks: IkeSaContext,
+    gm: GroupMember,
+    cfg: MembershipConfig,
+}
+
+fn join(gcks: &mut Gcks, group: &str, name: &str, implicit: bool, now: Time) -> Member {
+    let id = Identity::fqdn(name);
+    let prf = PrfAlg::HmacSha256;
+    let mat = prf.prf_plus(b"rekey test", name.as_bytes(), 48).unwrap();
+    let (spi_i, spi_r) = (mat[..8].try_into().unwrap(), mat[8..16].try_into().unwrap());
+    let at_gcks =
+        IkeSaContext::new(spi_i, spi_r, prf, &mat[16..], Kwa::Kw5649_256, id.clone()).unwrap();
+    let at_gm = IkeSaContext::new(
+        spi_i,
+        spi_r,
+        prf,
+        &mat[16..],
+        Kwa::Kw5649_256,
+        Identity::fqdn("gcks"),
+    )
+    .unwrap();
+    let mut gm = GroupMember::new(at_gm);
+    let mut cfg = MembershipConfig::receiver(Identity::key_id(group));
+    cfg.accept.implicit_auth = implicit;
+    let req = gm.join_request(&cfg);
+    let resp = gcks.handle_request(&at_gcks, ExchangeType::GSA_AUTH, &req, now);
+    let (first, bytes) = wire::encode_payloads(&resp.payloads).unwrap();
+    let decoded = wire::decode_payloads(first, &bytes).unwrap();
+    assert!(matches!(
+        gm.process_response(&cfg.group, &decoded, now),
+        Ok(ResponseOutcome::Registered(_))
+    ));
+    Member {
+        id,
+        at_gcks,
+        gm,
+        cfg,
+    }
+}
+
+fn messages(out: &[GcksOutput]) -> Vec<&RekeyMessage> {
+    out.iter()
+        .filter_map(|o| match o {
+            GcksOutput::Multicast(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Feeds every datagram of `msgs` to `m`; returns the results of completed messages.
+fn deliver(
+    m: &mut Member,
+    msgs: &[&RekeyMessage],
+    now: Time,
+) -> Vec<Result<gikev2::gm::RekeyResult, GmRekeyError>> {
+    let mut out = Vec::new();
+    for msg in msgs {
+        for d in &msg.datagrams {
+            match m.gm.process_gsa_rekey(d, now) {
+                Ok(None) => {}
+                Ok(Some(r)) => out.push(Ok(r)),
+                Err(e) => out.push(Err(e)),
+            }
+        }
+    }
+    out
+}
+
+/// The member holds exactly the key server's current keys.
+fn in_sync(gcks: &Gcks, m: &Member) -> bool {
+    let g = gcks.group(&m.cfg.group).unwrap();
+    let Some(ms) = m.gm.membership(&m.cfg.group) else {
+        return false;
+    };
+    let Some(rk) = ms.rekey.as_ref() else {
+        return false;
+    };
+    let kek = [
+        rk.gsk_e.as_bytes(),
+        rk.gsk_a.as_bytes(),
+        rk.gsk_w.as_bytes(),
+    ]
+    .concat();
+    Some(rk.spi) == g.rekey_sa_spi()
+        && kek == g.rekey_sa_keymat().unwrap().as_bytes()
+        && g.data_sa_spis().iter().all(|s| ms.data_sa_spis.contains(s))
+}
+
+#[test]
+fn exclusion_rekeys_everyone_but_the_excluded_member() {
+    let key = SigningKey::generate(SignatureAlg::Ed25519).unwrap();
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("g", Some(key)), T0).unwrap();
+    let mut members: Vec<Member> = (0..5)
+        .map(|i| join(&mut gcks, "g", &format!("m{i}"), false, T0))
+        .collect();
+    let group = Identity::key_id("g");
+    for m in &members {
+        assert!(in_sync(&gcks, m));
+        assert!(
+            !m.gm.membership(&group).unwrap().working_path.is_empty(),
+            "LKH path at registration"
+        );
+    }
+    let old_teks = gcks.group(&group).unwrap().data_sa_spis();
+    let t1 = T0.plus_secs(60);
+    let out = gcks
+        .exclude(&group, std::slice::from_ref(&members[2].id), t1)
+        .unwrap();
+    let msgs = messages(&out);
+    assert_eq!(
+        msgs.len(),
+        2,
+        "KEK first, then TEKs under the new KEK (§3.2.1)"
+    );
+    assert_ne!(msgs[0].spi, msgs[1].spi);
+    // The first message carries no TEK (forward access control).
+    for (i, m) in members.iter_mut().enumerate() {
+        let results = deliver(m, &msgs, t1);
+        if i == 2 {
+            let first = results[0].as_ref().unwrap();
+            assert!(
+                first.excluded.is_some(),
+                "the excluded member finds no key path"
+            );
+            assert!(first.installs.is_empty());
+            assert!(matches!(results[1], Err(GmRekeyError::UnknownRekeySa(_))));
+            assert!(!in_sync(&gcks, m));
+        } else {
+            let r0 = results[0].as_ref().unwrap();
+            assert!(r0.excluded.is_none() && r0.installs.is_empty() && r0.new_rekey_sa.is_some());
+            let r1 = results[1].as_ref().unwrap();
+            assert_eq!(r1.installs.len(), 1);
+            assert!(r1
+                .removals
+                .iter()
+                .any(|x| old_teks.iter().any(|s| s[..] == x.spi[..]) && x.at == t1.plus_secs(10)));
+            assert!(in_sync(&gcks, m), "member {i}");
+            // The new TEK equals the key server's.
+            let g = gcks.group(&group).unwrap();
+            let sa = &r1.installs[0];
+            let km = g.data_sa_keymat(&sa.spi).unwrap().as_bytes().to_vec();
+            assert_eq!([sa.encr_key.as_bytes(), sa.salt.as_bytes()].concat(), km);
+        }
+    }
+    assert_eq!(gcks.group(&group).unwrap().member_count(), 4);
+}
+
+#[test]
+fn periodic_rekey_retransmission_and_replay() {
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("g", None), T0).unwrap();
+    let mut a = join(&mut gcks, "g", "a", true, T0);
+    let due = gcks.next_deadline().unwrap();
+    assert_eq!(
+        due,
+        T0.plus_secs(3600 - 360),
+        "a tenth of the TEK lifetime before its end"
+    );
+    assert!(
+        gcks.on_timeout(T0.plus_secs(100)).is_empty(),
+        "nothing due yet"
+    );
+    let out = gcks.on_timeout(due);
+    let msgs = messages(&out);
+    assert_eq!(msgs.len(), 1, "periodic: new KEK and TEKs together");
+    let r = deliver(&mut a, &msgs, due);
+    let r = r[0].as_ref().unwrap();
+    assert_eq!(r.installs.len(), 1);
+    assert!(r.new_rekey_sa.is_some());
+    assert!(in_sync(&gcks, &a));
+    // Retransmissions are bit-identical and rejected as replays.
+    let again = gcks.on_timeout(due.plus_millis(1000));
+    let copies = messages(&again);
+    assert_eq!(copies.len(), 1);
+    assert_eq!(copies[0], msgs[0]);
+    let before =
+        a.gm.membership(&a.cfg.group)
+            .unwrap()
+            .rekey
+            .as_ref()
+            .unwrap()
+            .spi;
+    let err =
+        a.gm.process_gsa_rekey(&copies[0].datagrams[0], due.plus_millis(1000));
+    assert!(
+        matches!(
+            err,
+            Err(GmRekeyError::UnknownRekeySa(_))
+                | Err(GmRekeyError::Message(RekeyMessageError::Replay { .. }))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        a.gm.membership(&a.cfg.group)
+            .unwrap()
+            .rekey
+            .as_ref()
+            .unwrap()
+            .spi,
+        before
+    );
+    assert_eq!(messages(&gcks.on_timeout(due.plus_millis(2000))).len(), 1);
+    assert!(
+        messages(&gcks.on_timeout(due.plus_millis(3000))).is_empty(),
+        "two copies only"
+    );
+}
+
+#[test]
+fn late_joiner_gets_the_initial_message_id() {
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("g", None), T0).unwrap();
+    let mut a = join(&mut gcks, "g", "a", true, T0);
+    let b = join(&mut gcks, "g", "b", true, T0);
+    let out = gcks
+        .exclude(
+            &Identity::key_id("g"),
+            std::slice::from_ref(&b.id),
+            T0.plus_secs(1),
+        )
+        .unwrap();
+    deliver(&mut a, &messages(&out), T0.plus_secs(1));
+    // The TEK message used Message ID 0 on the new Rekey SA: the next is 1.
+    let c = join(&mut gcks, "g", "c", true, T0.plus_secs(2));
+    let rk =
+        c.gm.membership(&c.cfg.group)
+            .unwrap()
+            .rekey
+            .as_ref()
+            .unwrap();
+    assert_eq!(rk.next_message_id, 1, "GSA_INITIAL_MESSAGE_ID");
+    assert!(in_sync(&gcks, &c) && in_sync(&gcks, &a));
+}
+
+fn forged(
+    spi: &[u8; 16],
+    id: u32,
+    inner: &[Payload],
+    keymat: &[u8],
+    auth: Authenticator<'_>,
+) -> Vec<u8> {
+    let p = SkProtector::new(
+        EncrAlg::AesGcm16 { key_bits: 256 },
+        None,
+        &keymat[..36],
+        &[],
+    )
+    .unwrap();
+    gsa_rekey::build(spi, id, inner, &p, auth, None)
+        .unwrap()
+        .remove(0)
+}
+
+#[test]
+fn rejections_change_nothing() {
+    let key = SigningKey::generate(SignatureAlg::Ed25519).unwrap();
+    let copy =
+        SigningKey::from_pkcs8_der(SignatureAlg::Ed25519, &key.to_pkcs8_der().unwrap()).unwrap();
+    let other = SigningKey::generate(SignatureAlg::Ed25519).unwrap();
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("g", Some(copy)), T0).unwrap();
+    let mut a = join(&mut gcks, "g", "a", false, T0);
+    let _b = join(&mut gcks, "g", "b", false, T0);
+    let group = Identity::key_id("g");
+    let spi = gcks.group(&group).unwrap().rekey_sa_spi().unwrap();
+    let keymat = gcks
+        .group(&group)
+        .unwrap()
+        .rekey_sa_keymat()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let snapshot = |m: &Member| {
+        let ms = m.gm.membership(&group).unwrap();
+        (
+            ms.rekey.as_ref().map(|r| (r.spi, r.next_message_id)),
+            ms.data_sa_spis.clone(),
+            ms.working_path.ids(),
+        )
+    };
+    let before = snapshot(&a);
+    let kd_unknown = vec![Payload::new(PayloadBody::Kd(KdPayload {
+        bags: vec![KeyBag::Group(GroupKeyBag {
+            protocol: ProtocolId::ESP,
+            spi: vec![9, 9, 9, 9],
+            attributes: vec![GroupKeyBagAttr::SaKey(WrappedKey {
+                key_id: 0,
+                kwk_id: 0,
+                encrypted: vec![0; 48],
+            })],
+        })],
+    }))];
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "signature by a different key",
+            forged(
+                &spi,
+                5,
+                &kd_unknown,
+                &keymat,
+                Authenticator::Signature(&other),
+            ),
+        ),
+        (
+            "missing signature",
+            forged(&spi, 5, &kd_unknown, &keymat, Authenticator::Implicit),
+        ),
+        (
+            "KD for an unknown SPI",
+            forged(
+                &spi,
+                5,
+                &kd_unknown,
+                &keymat,
+                Authenticator::Signature(&key),
+            ),
+        ),
+        (
+            "wrong SPI",
+            forged(
+                &[7; 16],
+                5,
+                &kd_unknown,
+                &keymat,
+                Authenticator::Signature(&key),
+            ),
+        ),
+        ("garbage", vec![0xff; 60]),
+        (
+            "truncated",
+            forged(
+                &spi,
+                5,
+                &kd_unknown,
+                &keymat,
+                Authenticator::Signature(&key),
+            )[..50]
+                .to_vec(),
+        ),
+    ];
+    for (name, d) in cases {
+        assert!(a.gm.process_gsa_rekey(&d, T0).is_err(), "{name}");
+        assert_eq!(snapshot(&a), before, "{name}");
+    }
+    // A real rekey, then its replay, an older Message ID, and flipped bits.
+    let out = gcks.force_rekey(&group, T0.plus_secs(5)).unwrap();
+    let msg = messages(&out)[0].clone();
+    let d = &msg.datagrams[0];
+    for i in (0..d.len()).step_by(7) {
+        let mut bad = d.clone();
+        bad[i] ^= 0x10;
+        assert!(a.gm.process_gsa_rekey(&bad, T0).is_err(), "flip at {i}");
+        assert_eq!(snapshot(&a), before, "flip at {i}");
+    }
+    assert!(a.gm.process_gsa_rekey(d, T0).unwrap().is_some());
+    assert!(in_sync(&gcks, &a));
+    let after = snapshot(&a);
+    assert!(a.gm.process_gsa_rekey(d, T0).is_err(), "replay");
+    assert_eq!(snapshot(&a), after);
+    let older = forged(
+        &msg.spi,
+        0,
+        &kd_unknown,
+        &keymat,
+        Authenticator::Signature(&other),
+    );
+    assert!(
+        a.gm.process_gsa_rekey(&older, T0).is_err(),
+        "older Message ID on the retired SA"
+    );
+}
+
+#[test]
+fn fragmented_exclusion_is_reassembled() {
+    let key = SigningKey::generate(SignatureAlg::EcdsaP256Sha256).unwrap();
+    let mut c = group_config("g", Some(key));
+    c.rekey_behaviour.fragment_size = Some(300);
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let mut members: Vec<Member> = (0..9)
+        .map(|i| join(&mut gcks, "g", &format!("f{i}"), false, T0))
+        .collect();
+    let ex: Vec<Identity> = members[..3].iter().map(|m| m.id.clone()).collect();
+    let out = gcks
+        .exclude(&Identity::key_id("g"), &ex, T0.plus_secs(1))
+        .unwrap();
+    let msgs = messages(&out);
+    assert!(msgs[0].datagrams.len() > 1, "fragmented");
+    assert!(msgs
+        .iter()
+        .flat_map(|m| &m.datagrams)
+        .all(|d| d.len() <= 300));
+    for m in &mut members[3..] {
+        let r = deliver(m, &msgs, T0.plus_secs(1));
+        assert!(r.iter().all(|x| x.is_ok()));
+        assert!(in_sync(&gcks, m));
+    }
+    // A truncated fragment is rejected without disturbing reassembly.
+    let mut m = join(&mut gcks, "g", "late", false, T0.plus_secs(2));
+    let out = gcks
+        .force_rekey(&Identity::key_id("g"), T0.plus_secs(3))
+        .unwrap();
+    let msgs = messages(&out);
+    let frags = &msgs[0].datagrams;
+    assert!(m
+        .gm
+        .process_gsa_rekey(&frags[0][..40], T0.plus_secs(3))
+        .is_err());
+    let r = deliver(&mut m, &msgs, T0.plus_secs(3));
+    assert!(r.iter().all(|x| x.is_ok()) && !r.is_empty());
+    assert!(in_sync(&gcks, &m));
+}
+
+#[test]
+fn inband_rekey_for_groups_without_a_rekey_sa() {
+    let mut c = group_config("inband", None);
+    c.rekey = None;
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let mut a = join(&mut gcks, "inband", "a", true, T0);
+    let group = Identity::key_id("inband");
+    let out = gcks.force_rekey(&group, T0.plus_secs(10)).unwrap();
+    let [GcksOutput::InbandRekeyNeeded { members, .. }] = out.as_slice() else {
+        panic!("{out:?}")
+    };
+    assert_eq!(members[0].0, a.id);
+    let payloads = gcks
+        .inband_rekey_payloads(&a.at_gcks, &group, T0.plus_secs(10))
+        .unwrap();
+    let (first, bytes) = wire::encode_payloads(&payloads).unwrap();
+    let r =
+        a.gm.process_inband_rekey(
+            &group,
+            &wire::decode_payloads(first, &bytes).unwrap(),
+            T0.plus_secs(10),
+        )
+        .unwrap();
+    assert_eq!(r.installs.len(), 1);
+    assert_eq!(r.removals.len(), 1);
+    let g = gcks.group(&group).unwrap();
+    let sa = &r.installs[0];
+    assert_eq!(
+        [sa.encr_key.as_bytes(), sa.salt.as_bytes()].concat(),
+        g.data_sa_keymat(&sa.spi).unwrap().as_bytes()
+    );
+}
