@@ -363,13 +363,15 @@ impl Group {
     ) -> Result<KdPayload, GcksError> {
         // With a key tree, the Rekey SA keys come as the member's path (RFC 9838 A.2):
         // SA_KEY under its top node, WRAP_KEYs down to its leaf, the leaf under GSK_w.
+        // The leaf key joins the batch of keys wrapped under the IKE SA's GSK_w below.
         let mut tree_keys: Option<(WrappedKeyOut, Vec<WrappedKeyOut>)> = None;
+        let mut leaf_key = None;
         if let (Some(tree), Some(leaf), Some(rs), Some(r)) =
             (self.lkh.as_mut(), leaf, &self.rekey_sa, &self.config.rekey)
         {
-            let (sa_key, mut path, _) =
+            let (sa_key, path, leaf_id) =
                 tree.registration_keys(leaf, r.kwa, rs.keymat.as_bytes())?;
-            path.push(tree.wrap_leaf_key(leaf, wrapper)?);
+            leaf_key = Some((leaf_id, tree.leaf_key(leaf)?));
             tree_keys = Some((sa_key, path));
         }
         // Every other keying material under the same GSK_w, wrapped in one batch.
@@ -387,8 +389,19 @@ impl Group {
                 )
             }))
             .collect();
-        let keymats: Vec<&[u8]> = sas.iter().map(|(_, _, k)| k.as_bytes()).collect();
-        let wrapped = wrapper.wrap_many(&keymats)?;
+        let mut keymats: Vec<&[u8]> = sas.iter().map(|(_, _, k)| k.as_bytes()).collect();
+        if let Some((_, k)) = &leaf_key {
+            keymats.push(k.as_bytes());
+        }
+        let mut wrapped = wrapper.wrap_many(&keymats)?;
+        let leaf_wrap = match &leaf_key {
+            Some((id, _)) => wrapped.pop().map(|encrypted| WrappedKeyOut {
+                key_id: *id,
+                kwk_id: 0,
+                encrypted,
+            }),
+            None => None,
+        };
         let mut bags: Vec<KeyBag> = sas
             .iter()
             .zip(wrapped)
@@ -405,7 +418,8 @@ impl Group {
             })
             .collect();
         let mut member = Vec::new();
-        if let (Some((sa_key, path)), Some(rs)) = (tree_keys, &self.rekey_sa) {
+        if let (Some((sa_key, mut path)), Some(rs)) = (tree_keys, &self.rekey_sa) {
+            path.extend(leaf_wrap);
             bags.insert(
                 0,
                 KeyBag::Group(GroupKeyBag {
