@@ -561,6 +561,17 @@ fn sender_id_exhaustion_excludes_every_member() {
         old_kek,
         "kept to tell the excluded members"
     );
+    // The key server told the excluded members on the Rekey SA they hold: a Delete of
+    // GIKE_UPDATE SPI 0 (RFC 9838 §2.4.3); an earlier member learns it is excluded.
+    let [announce] = resp.rekeys.as_slice() else {
+        panic!("one announcement, got {:?}", resp.rekeys.len())
+    };
+    assert_eq!(Some(announce.spi), old_kek);
+    let res =
+        r.gm.process_gsa_rekey(&announce.datagrams[0], T0)
+            .unwrap()
+            .unwrap();
+    assert!(res.excluded.is_some());
 }
 
 #[test]

@@ -505,3 +505,33 @@ fn inband_rekey_for_groups_without_a_rekey_sa() {
         g.data_sa_keymat(&sa.spi).unwrap().as_bytes()
     );
 }
+
+#[test]
+fn large_batch_exclusions_are_split_into_messages_that_fit() {
+    let mut gcks = Gcks::new();
+    let mut c = group_config("big", None);
+    c.rekey_behaviour.lkh_degree = 4;
+    gcks.add_group(c, T0).unwrap();
+    let mut members: Vec<Member> = (0..120)
+        .map(|i| join(&mut gcks, "big", &format!("b{i}"), true, T0))
+        .collect();
+    let excluded: Vec<Identity> = members.iter().step_by(2).map(|m| m.id.clone()).collect();
+    let out = gcks
+        .exclude(&Identity::key_id("big"), &excluded, T0.plus_secs(1))
+        .unwrap();
+    let msgs = messages(&out);
+    // 60 members: two KEK changes (32 + 28), then the TEKs.
+    assert_eq!(msgs.len(), 3);
+    for (i, m) in members.iter_mut().enumerate() {
+        let r = deliver(m, &msgs, T0.plus_secs(1));
+        if i % 2 == 1 {
+            assert!(r.iter().all(|x| x.is_ok()), "member {i}");
+            assert!(in_sync(&gcks, m), "member {i}");
+        } else {
+            assert!(!in_sync(&gcks, m), "excluded member {i}");
+            assert!(r
+                .iter()
+                .any(|x| matches!(x, Ok(res) if res.excluded.is_some())));
+        }
+    }
+}

@@ -18,7 +18,7 @@ pub use config::{
 };
 pub use group::{Group, MemberInfo};
 pub use registration::{GcksEvent, GcksResponse, Outcome};
-pub use rekey::{GcksOutput, RekeyMessage};
+pub use rekey::{GcksOutput, RekeyMessage, MAX_EXCLUDED_PER_MESSAGE};
 pub use sag::{supports as sag_supports, RequiredSa};
 pub use sender_id::{Allocation, SenderIdCounter};
 

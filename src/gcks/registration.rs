@@ -284,6 +284,7 @@ impl Gcks {
                 req.sender.unwrap_or(1),
                 group.config.max_sender_ids_per_request,
             ) == Allocation::Exhausted;
+        let mut early_rekeys = Vec::new();
         if exhausted {
             let fresh = group
                 .new_data_sas(now, &spi_taken)
@@ -304,6 +305,14 @@ impl Gcks {
                 req.group,
                 excluded.len()
             );
+            if !excluded.is_empty() && group.previous_rekey_sa.is_some() {
+                match group.announce_exclusion_of_all(now) {
+                    Ok(m) => early_rekeys.push(m),
+                    Err(e) => {
+                        log::error!("group {}: cannot announce the exclusion: {e}", req.group)
+                    }
+                }
+            }
             events.push(GcksEvent::AllMembersExcluded {
                 group: req.group.clone(),
                 excluded,
@@ -330,7 +339,7 @@ impl Gcks {
         // With backward access control, the keys on the newcomer's path are replaced first
         // and the existing members told by GSA_REKEY, before the newcomer gets any key.
         let previous_leaf = group.members.get(&ctx.peer).and_then(|m| m.leaf);
-        let mut rekeys = Vec::new();
+        let mut rekeys = early_rekeys;
         let mut new_leaf = None;
         let leaf = match (previous_leaf, group.lkh.as_mut()) {
             (Some(l), _) => Some(l),

@@ -59,6 +59,9 @@ pub enum GcksOutput {
     },
 }
 
+/// Most members excluded by one KEK-change message (a KD payload holds 64 KiB).
+pub const MAX_EXCLUDED_PER_MESSAGE: usize = 32;
+
 /// A message with copies still to send.
 #[derive(Clone, Debug)]
 pub(crate) struct PendingSend {
@@ -201,8 +204,37 @@ impl Group {
 
     /// Builds, signs and queues one GSA_REKEY on the current Rekey SA.
     fn send(&mut self, inner: Vec<Payload>, now: Time) -> Result<RekeyMessage, GcksError> {
-        let rs = self
-            .rekey_sa
+        self.send_on(false, inner, now)
+    }
+
+    /// Tells the members excluded together (Sender-ID exhaustion, RFC 9838 §2.5.1) on the
+    /// Rekey SA they still hold: a Delete of GIKE_UPDATE with SPI 0 (§2.4.3), sent as one
+    /// all-zero 16-octet SPI (docs/decisions.md K5).
+    pub(crate) fn announce_exclusion_of_all(
+        &mut self,
+        now: Time,
+    ) -> Result<RekeyMessage, GcksError> {
+        let delete = Payload::new(PayloadBody::Delete(DeletePayload {
+            protocol: ProtocolId::GIKE_UPDATE,
+            spi_size: 16,
+            spis: vec![vec![0; 16]],
+        }));
+        self.send_on(true, vec![delete], now)
+    }
+
+    /// Builds, signs and queues one GSA_REKEY on the current or the previous Rekey SA.
+    fn send_on(
+        &mut self,
+        previous: bool,
+        inner: Vec<Payload>,
+        now: Time,
+    ) -> Result<RekeyMessage, GcksError> {
+        let sa = if previous {
+            &self.previous_rekey_sa
+        } else {
+            &self.rekey_sa
+        };
+        let rs = sa
             .as_ref()
             .ok_or_else(|| GcksError::NoRekeySa(self.config.id.clone()))?;
         let r = self
@@ -234,7 +266,12 @@ impl Group {
             datagrams,
         };
         let (copies, interval) = (b.retransmissions, b.retransmit_interval_ms);
-        if let Some(rs) = self.rekey_sa.as_mut() {
+        let sa = if previous {
+            &mut self.previous_rekey_sa
+        } else {
+            &mut self.rekey_sa
+        };
+        if let Some(rs) = sa.as_mut() {
             rs.next_message_id = rs.next_message_id.wrapping_add(1);
         }
         if copies > 0 {
@@ -427,18 +464,29 @@ impl Gcks {
                 .ok_or_else(|| GcksError::UnknownMember(m.clone()))?;
             leaves.extend(info.leaf);
         }
-        let plan = match g.lkh.as_mut() {
-            Some(tree) => Some(tree.exclude(&leaves)?),
-            None => None,
+        // A KD payload holds at most 64 KiB: at a million members one excluded member
+        // costs about 18 wrapped keys (52 octets each on the wire), so large batches are
+        // excluded in chunks, each a KEK change of its own, in order (docs/decisions.md K9).
+        let mut out: Vec<GcksOutput> = Vec::new();
+        let chunks: Vec<&[crate::lkh::LeafId]> = if leaves.is_empty() {
+            vec![&[]]
+        } else {
+            leaves.chunks(MAX_EXCLUDED_PER_MESSAGE).collect()
         };
         for m in members {
             g.members.remove(m);
         }
-        let mut out: Vec<GcksOutput> = g
-            .change_kek(plan, false, &in_use, now)?
-            .into_iter()
-            .map(GcksOutput::Multicast)
-            .collect();
+        for chunk in chunks {
+            let plan = match g.lkh.as_mut() {
+                Some(tree) => Some(tree.exclude(chunk)?),
+                None => None,
+            };
+            out.extend(
+                g.change_kek(plan, false, &in_use, now)?
+                    .into_iter()
+                    .map(GcksOutput::Multicast),
+            );
+        }
         let fresh_spi = g.rekey_sa.as_ref().map(|r| r.spi.to_vec());
         let in_use2 = |s: &[u8]| in_use(s) || fresh_spi.as_deref() == Some(s);
         out.push(GcksOutput::Multicast(g.change_teks(&in_use2, now)?));
