@@ -535,3 +535,138 @@ fn large_batch_exclusions_are_split_into_messages_that_fit() {
         }
     }
 }
+
+/// Seeded churn through the whole stack (issue 4): joins (with backward access control),
+/// single and batch exclusions and periodic rekeys. After every rekey each current member
+/// holds exactly the key server's newest KEK and TEKs; every excluded member, still fed
+/// every later message, holds neither (forward access control).
+#[test]
+fn seeded_churn_keeps_members_in_sync_and_excluded_ones_out() {
+    let mut c = group_config("churn", None);
+    c.rekey_behaviour.lkh_degree = 3;
+    c.rekey_behaviour.backward_access_control = true;
+    c.rekey_behaviour.retransmissions = 0;
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let group = Identity::key_id("churn");
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut current: Vec<Member> = Vec::new();
+    let mut excluded: Vec<Member> = Vec::new();
+    let mut now = T0;
+    let mut serial = 0;
+    let mut rekeys = 0;
+    for op in 0..1000 {
+        now = now.plus_secs(1);
+        let roll = next() % 10;
+        let msgs: Vec<RekeyMessage> = if current.len() < 4 || roll < 5 {
+            // Join: existing members first process the backward-access-control rekey the
+            // key server sends before answering the newcomer.
+            serial += 1;
+            let name = format!("c{serial}");
+            let id = Identity::fqdn(&name);
+            let prf = PrfAlg::HmacSha256;
+            let mat = prf.prf_plus(b"churn", name.as_bytes(), 48).unwrap();
+            let (spi_i, spi_r) = (mat[..8].try_into().unwrap(), mat[8..16].try_into().unwrap());
+            let at_gcks =
+                IkeSaContext::new(spi_i, spi_r, prf, &mat[16..], Kwa::Kw5649_256, id.clone())
+                    .unwrap();
+            let at_gm = IkeSaContext::new(
+                spi_i,
+                spi_r,
+                prf,
+                &mat[16..],
+                Kwa::Kw5649_256,
+                Identity::fqdn("gcks"),
+            )
+            .unwrap();
+            let mut gm = GroupMember::new(at_gm);
+            let mut cfg = MembershipConfig::receiver(group.clone());
+            cfg.accept.implicit_auth = true;
+            let req = gm.join_request(&cfg);
+            let resp = gcks.handle_request(&at_gcks, ExchangeType::GSA_AUTH, &req, now);
+            let before: Vec<RekeyMessage> = resp.rekeys.clone();
+            let refs: Vec<&RekeyMessage> = before.iter().collect();
+            for m in current.iter_mut().chain(excluded.iter_mut()) {
+                deliver(m, &refs, now);
+            }
+            assert!(matches!(
+                gm.process_response(&cfg.group, &resp.payloads, now),
+                Ok(ResponseOutcome::Registered(_))
+            ));
+            // The newcomer cannot use the messages sent before it joined.
+            let mut newcomer = Member {
+                id,
+                at_gcks,
+                gm,
+                cfg,
+            };
+            for m in &before {
+                for d in &m.datagrams {
+                    assert!(
+                        newcomer.gm.process_gsa_rekey(d, now).is_err(),
+                        "op {op}: newcomer read an earlier rekey"
+                    );
+                }
+            }
+            current.push(newcomer);
+            before
+        } else if roll < 8 {
+            // Exclude one or a few.
+            let n = 1 + (next() % 3) as usize;
+            let mut out = Vec::new();
+            for _ in 0..n.min(current.len() - 1) {
+                let i = (next() % current.len() as u64) as usize;
+                out.push(current.swap_remove(i));
+            }
+            let ids: Vec<Identity> = out.iter().map(|m| m.id.clone()).collect();
+            let o = gcks.exclude(&group, &ids, now).unwrap();
+            excluded.extend(out);
+            messages(&o).into_iter().cloned().collect()
+        } else {
+            let o = gcks.force_rekey(&group, now).unwrap();
+            messages(&o).into_iter().cloned().collect()
+        };
+        if msgs.is_empty() {
+            continue;
+        }
+        rekeys += 1;
+        let refs: Vec<&RekeyMessage> = msgs.iter().collect();
+        for m in current.iter_mut().chain(excluded.iter_mut()) {
+            deliver(m, &refs, now);
+        }
+        for m in &current {
+            assert!(
+                in_sync(&gcks, m),
+                "op {op}: current member {} out of sync",
+                m.id
+            );
+        }
+        for m in &excluded {
+            assert!(
+                !in_sync(&gcks, m),
+                "op {op}: excluded member {} still in sync",
+                m.id
+            );
+            let g = gcks.group(&group).unwrap();
+            if let Some(ms) = m.gm.membership(&group) {
+                assert!(
+                    g.data_sa_spis()
+                        .iter()
+                        .all(|s| !ms.data_sa_spis.contains(s)),
+                    "op {op}: excluded member holds a current TEK"
+                );
+            }
+        }
+    }
+    assert!(
+        rekeys > 400 && excluded.len() > 100,
+        "{rekeys} rekeys, {} excluded",
+        excluded.len()
+    );
+}
