@@ -476,6 +476,7 @@ fn fragmented_exclusion_is_reassembled() {
 fn inband_rekey_for_groups_without_a_rekey_sa() {
     let mut c = group_config("inband", None);
     c.rekey = None;
+    c.transport_mode = true;
     let mut gcks = Gcks::new();
     gcks.add_group(c, T0).unwrap();
     let mut a = join(&mut gcks, "inband", "a", true, T0);
@@ -497,6 +498,7 @@ fn inband_rekey_for_groups_without_a_rekey_sa() {
         )
         .unwrap();
     assert_eq!(r.installs.len(), 1);
+    assert!(r.installs[0].transport_mode, "the registration's mode carries over");
     assert_eq!(r.removals.len(), 1);
     let g = gcks.group(&group).unwrap();
     let sa = &r.installs[0];

@@ -113,6 +113,8 @@ pub struct Membership {
     pub(crate) receiver: crate::gsa_rekey::RekeyReceiver,
     /// The Rekey SA replaced last, accepted until its DTD runs out.
     pub(crate) previous_rekey: Option<(RekeySaState, Time)>,
+    /// USE_TRANSPORT_MODE was sent at registration (applies to every SA of the group).
+    pub(crate) transport_mode: bool,
 }
 
 #[derive(Debug)]
@@ -228,6 +230,7 @@ impl GroupMember {
                 config: cfg.clone(),
                 receiver: crate::gsa_rekey::RekeyReceiver::new(),
                 previous_rekey: None,
+                transport_mode: processed.transport_mode,
             },
         );
         Ok(ResponseOutcome::Registered(reg))

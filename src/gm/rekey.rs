@@ -7,9 +7,10 @@
 //! end, so a rejected message changes nothing (except fragment reassembly, which only
 //! buffers authentic fragments).
 
-use super::config::SenderRole;
-use super::install::{Direction, RekeyAuth, RekeySaInfo, RekeySaState, SaInstall};
-use super::response::{check_acceptance, check_policy, malformed, split};
+use super::install::{RekeyAuth, RekeySaInfo, RekeySaState, SaInstall};
+use super::response::{
+    check_acceptance, check_policy, data_sa_install, malformed, rekey_sa_keys, Placement,
+};
 use super::{GmError, GroupMember};
 use crate::crypto::keywrap::unwrap;
 use crate::crypto::sign::VerifyingKey;
@@ -17,11 +18,8 @@ use crate::crypto::sk::{EncrAlg, IntegAlg, SkProtector};
 use crate::gsa_rekey::RekeyMessageError;
 use crate::identity::GroupId;
 use crate::lkh::{PathError, WrappedKeyIn};
-use crate::suite::integ_key_len;
 use crate::time::Time;
-use crate::wire::{
-    self, GroupPolicy, IntegId, KeyBag, MemberKeyBagAttr, PayloadBody, ProtocolId, SnId,
-};
+use crate::wire::{self, GroupPolicy, IntegId, KeyBag, MemberKeyBagAttr, PayloadBody, ProtocolId};
 use std::fmt;
 
 /// An SA the member must remove, and when (now + GWP_DTD, RFC 9838 §4.4.3.1.1).
@@ -254,7 +252,6 @@ fn process_content(
         _ => return Err(GmRekeyError::Content(malformed("Rekey SA vanished"))),
     };
     let dtd = u64::from(m.atd_dtd_secs.1);
-    let atd = u64::from(m.atd_dtd_secs.0);
     let mut gsa = None;
     let mut kd = None;
     let mut deletes = Vec::new();
@@ -337,14 +334,7 @@ fn process_content(
             KeyBag::Unknown { .. } => {}
         }
     }
-    let direction = match m.config.role {
-        SenderRole::Receiver => Direction::Inbound,
-        SenderRole::Sender { receives: true, .. } => Direction::Both,
-        SenderRole::Sender {
-            receives: false, ..
-        } => Direction::Outbound,
-    };
-    let send_from = matches!(m.config.role, SenderRole::Sender { .. }).then(|| now.plus_secs(atd));
+    let place = Placement::new(m.config.role, m.transport_mode, m.atd_dtd_secs.0, now);
     let mut path = m.working_path.duplicate();
     let mut installs = Vec::new();
     let mut new_rekey = None;
@@ -385,20 +375,7 @@ fn process_content(
                 ))
                 .into());
             }
-            let (Some(encr), Some(kwa)) = (p.encr, p.kwa) else {
-                return Err(malformed(format!("{name}: incomplete")).into());
-            };
-            let parts = split(
-                &keymat,
-                &[
-                    encr.key_len().unwrap_or(0),
-                    p.integ.and_then(integ_key_len).unwrap_or(0),
-                    kwa.kwk_len(),
-                ],
-            )?;
-            let [gsk_e, gsk_a, gsk_w]: [crate::crypto::Key; 3] = parts
-                .try_into()
-                .map_err(|_| malformed("keying material split"))?;
+            let (encr, kwa, [gsk_e, gsk_a, gsk_w]) = rekey_sa_keys(p, &keymat)?;
             // A new AUTH_KEY applies from the next message on (the one carrying it was
             // verified with the old key).
             let auth = match (&rs.auth, new_auth_key) {
@@ -453,38 +430,7 @@ fn process_content(
                 ))
                 .into());
             }
-            let encr_len = p.encr.and_then(|e| e.key_len()).unwrap_or(0);
-            let salt_len = p.encr.map_or(0, |e| e.salt_len());
-            let parts = split(
-                &keymat,
-                &[
-                    encr_len - salt_len,
-                    salt_len,
-                    p.integ.and_then(integ_key_len).unwrap_or(0),
-                ],
-            )?;
-            let [encr_key, salt, integ_key]: [crate::crypto::Key; 3] = parts
-                .try_into()
-                .map_err(|_| malformed("keying material split"))?;
-            let mut spi = [0u8; 4];
-            spi.copy_from_slice(&p.policy.spi);
-            installs.push(SaInstall {
-                protocol: p.policy.protocol,
-                spi,
-                direction,
-                transport_mode: false,
-                src: p.policy.src_ts.clone(),
-                dst: p.policy.dst_ts.clone(),
-                encr: p.encr,
-                integ: p.integ,
-                sn: p.sn.unwrap_or(SnId::SEQ32),
-                encr_key,
-                salt,
-                integ_key,
-                lifetime_secs: p.lifetime,
-                expires_at,
-                send_from,
-            });
+            installs.push(data_sa_install(p, &keymat, place, now)?);
         }
     }
     // Deletes (§2.4.3): listed SPIs, SPI 0 = every Data-Security SA of that protocol, and

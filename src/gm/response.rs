@@ -311,6 +311,96 @@ pub(crate) fn split(keymat: &KeyMaterial, lens: &[usize]) -> Result<Vec<Key>, Gm
     Ok(out)
 }
 
+/// Where a member puts the Data-Security SAs of one group: from its role (RFC 9838
+/// §2.3.3) and the group-wide policy.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Placement {
+    pub(crate) direction: Direction,
+    pub(crate) transport_mode: bool,
+    /// When sending may start (now + GWP_ATD), for senders.
+    pub(crate) send_from: Option<Time>,
+}
+
+impl Placement {
+    pub(crate) fn new(role: SenderRole, transport_mode: bool, atd_secs: u16, now: Time) -> Self {
+        let direction = match role {
+            SenderRole::Receiver => Direction::Inbound,
+            SenderRole::Sender { receives: true, .. } => Direction::Both,
+            SenderRole::Sender {
+                receives: false, ..
+            } => Direction::Outbound,
+        };
+        let send_from = match role {
+            SenderRole::Receiver => None,
+            SenderRole::Sender { .. } => Some(now.plus_secs(u64::from(atd_secs))),
+        };
+        Placement {
+            direction,
+            transport_mode,
+            send_from,
+        }
+    }
+}
+
+/// A Data-Security SA to install from its checked policy and unwrapped keying material
+/// (encryption key, salt, integrity key, RFC 7296 §2.17).
+pub(crate) fn data_sa_install(
+    p: &CheckedPolicy<'_>,
+    keymat: &KeyMaterial,
+    place: Placement,
+    now: Time,
+) -> Result<SaInstall, GmError> {
+    let encr_len = p.encr.and_then(|e| e.key_len()).unwrap_or(0);
+    let salt_len = p.encr.map_or(0, |e| e.salt_len());
+    let integ_len = p.integ.and_then(integ_key_len).unwrap_or(0);
+    let parts = split(keymat, &[encr_len - salt_len, salt_len, integ_len])?;
+    let [encr_key, salt, integ_key]: [Key; 3] = parts
+        .try_into()
+        .map_err(|_| malformed("keying material split"))?;
+    let spi: [u8; 4] = p
+        .policy
+        .spi
+        .as_slice()
+        .try_into()
+        .map_err(|_| malformed("data SA SPI is not 4 octets"))?;
+    Ok(SaInstall {
+        protocol: p.policy.protocol,
+        spi,
+        direction: place.direction,
+        transport_mode: place.transport_mode,
+        src: p.policy.src_ts.clone(),
+        dst: p.policy.dst_ts.clone(),
+        encr: p.encr,
+        integ: p.integ,
+        sn: p.sn.unwrap_or(SnId::SEQ32),
+        encr_key,
+        salt,
+        integ_key,
+        lifetime_secs: p.lifetime,
+        expires_at: p.lifetime.map(|l| now.plus_secs(u64::from(l))),
+        send_from: place.send_from,
+    })
+}
+
+/// GSK_e, GSK_a and GSK_w of a Rekey SA's keying material (RFC 9838 §3.4).
+pub(crate) fn rekey_sa_keys(
+    p: &CheckedPolicy<'_>,
+    keymat: &KeyMaterial,
+) -> Result<(EncrSpec, Kwa, [Key; 3]), GmError> {
+    let (Some(encr), Some(kwa)) = (p.encr, p.kwa) else {
+        return Err(malformed("Rekey SA policy without ENCR or KWA"));
+    };
+    let lens = [
+        encr.key_len().unwrap_or(0),
+        p.integ.and_then(integ_key_len).unwrap_or(0),
+        kwa.kwk_len(),
+    ];
+    let keys: [Key; 3] = split(keymat, &lens)?
+        .try_into()
+        .map_err(|_| malformed("keying material split"))?;
+    Ok((encr, kwa, keys))
+}
+
 /// Sender-IDs from the Member Key Bag, decoded as big-endian integers of 1 to 4 octets
 /// (docs/decisions.md R1); more than `limit` is refused before decoding any.
 fn sender_ids(member: Option<&MemberKeyBag>, limit: usize) -> Result<Vec<u32>, GmError> {
@@ -340,6 +430,8 @@ pub(crate) struct Processed {
     pub(crate) rekey: Option<RekeySaState>,
     /// The Working Key Path the Rekey SA key arrived through (empty without a key tree).
     pub(crate) path: WorkingKeyPath,
+    /// USE_TRANSPORT_MODE was sent.
+    pub(crate) transport_mode: bool,
 }
 
 /// Validates and processes the payloads of a GSA_AUTH or GSA_REGISTRATION response.
@@ -509,17 +601,7 @@ pub(crate) fn process(
     let mut data_sas = Vec::new();
     let mut rekey = None;
     let mut path = WorkingKeyPath::new();
-    let send_from = match cfg.role {
-        SenderRole::Receiver => None,
-        SenderRole::Sender { .. } => Some(now.plus_secs(u64::from(atd_secs))),
-    };
-    let direction = match cfg.role {
-        SenderRole::Receiver => Direction::Inbound,
-        SenderRole::Sender { receives: true, .. } => Direction::Both,
-        SenderRole::Sender {
-            receives: false, ..
-        } => Direction::Outbound,
-    };
+    let place = Placement::new(cfg.role, transport_mode, atd_secs, now);
     for p in &policies {
         let name = format!("{} SA {}", p.policy.protocol, p.spi_hex());
         let bag = bags
@@ -588,17 +670,7 @@ pub(crate) fn process(
                     )
                 }
             };
-            let parts = split(
-                &keymat,
-                &[
-                    encr.key_len().unwrap_or(0),
-                    p.integ.and_then(integ_key_len).unwrap_or(0),
-                    kwa.kwk_len(),
-                ],
-            )?;
-            let [gsk_e, gsk_a, gsk_w]: [Key; 3] = parts
-                .try_into()
-                .map_err(|_| malformed("keying material split"))?;
+            let (_, _, [gsk_e, gsk_a, gsk_w]) = rekey_sa_keys(p, &keymat)?;
             let mut spi = [0u8; 16];
             spi.copy_from_slice(&p.policy.spi);
             // RFC 9838 §2.3.3: an initial Message ID lower than one already seen on this
@@ -623,38 +695,7 @@ pub(crate) fn process(
                 expires_at: expires_at.unwrap_or(now),
             });
         } else {
-            let encr_len = p.encr.and_then(|e| e.key_len()).unwrap_or(0);
-            let salt_len = p.encr.map_or(0, |e| e.salt_len());
-            let parts = split(
-                &keymat,
-                &[
-                    encr_len - salt_len,
-                    salt_len,
-                    p.integ.and_then(integ_key_len).unwrap_or(0),
-                ],
-            )?;
-            let [encr_key, salt, integ_key]: [Key; 3] = parts
-                .try_into()
-                .map_err(|_| malformed("keying material split"))?;
-            let mut spi = [0u8; 4];
-            spi.copy_from_slice(&p.policy.spi);
-            data_sas.push(SaInstall {
-                protocol: p.policy.protocol,
-                spi,
-                direction,
-                transport_mode,
-                src: p.policy.src_ts.clone(),
-                dst: p.policy.dst_ts.clone(),
-                encr: p.encr,
-                integ: p.integ,
-                sn: p.sn.unwrap_or(SnId::SEQ32),
-                encr_key,
-                salt,
-                integ_key,
-                lifetime_secs: p.lifetime,
-                expires_at,
-                send_from,
-            });
+            data_sas.push(data_sa_install(p, &keymat, place, now)?);
         }
     }
     let rekey_info = rekey.as_ref().map(|r: &RekeySaState| RekeySaInfo {
@@ -678,5 +719,6 @@ pub(crate) fn process(
         },
         rekey,
         path,
+        transport_mode,
     })
 }
