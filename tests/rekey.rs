@@ -498,7 +498,10 @@ fn inband_rekey_for_groups_without_a_rekey_sa() {
         )
         .unwrap();
     assert_eq!(r.installs.len(), 1);
-    assert!(r.installs[0].transport_mode, "the registration's mode carries over");
+    assert!(
+        r.installs[0].transport_mode,
+        "the registration's mode carries over"
+    );
     assert_eq!(r.removals.len(), 1);
     let g = gcks.group(&group).unwrap();
     let sa = &r.installs[0];
@@ -671,4 +674,47 @@ fn seeded_churn_keeps_members_in_sync_and_excluded_ones_out() {
         "{rekeys} rekeys, {} excluded",
         excluded.len()
     );
+}
+
+#[test]
+fn next_spis_are_announced_and_then_used() {
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("g", None), T0).unwrap();
+    let mut a = join(&mut gcks, "g", "a", true, T0);
+    let group = Identity::key_id("g");
+    let announced = a.gm.membership(&group).unwrap().next_spis.clone();
+    assert_eq!(
+        announced.len(),
+        2,
+        "one for the Rekey SA, one for the data SA"
+    );
+    let current: Vec<Vec<u8>> = gcks
+        .group(&group)
+        .unwrap()
+        .data_sa_spis()
+        .iter()
+        .map(|s| s.to_vec())
+        .collect();
+    assert!(announced.iter().all(|n| !current.contains(n)));
+    // Traffic on an announced SPI tells the member it missed a rekey.
+    for n in &announced {
+        assert_eq!(a.gm.group_announcing_next_spi(n), Some(&group));
+    }
+    let out = gcks.force_rekey(&group, T0.plus_secs(5)).unwrap();
+    let r = deliver(&mut a, &messages(&out), T0.plus_secs(5));
+    let r = r[0].as_ref().unwrap();
+    let new_tek = r.installs[0].spi.to_vec();
+    let new_kek = r.new_rekey_sa.as_ref().unwrap().spi.to_vec();
+    assert!(
+        announced.contains(&new_tek),
+        "the new data SA uses the announced SPI"
+    );
+    assert!(
+        announced.contains(&new_kek),
+        "the new Rekey SA uses the announced SPI"
+    );
+    let now_announced = &a.gm.membership(&group).unwrap().next_spis;
+    assert_eq!(now_announced.len(), 2);
+    assert!(now_announced.iter().all(|n| !announced.contains(n)));
+    assert_eq!(a.gm.group_announcing_next_spi(&new_tek), None);
 }

@@ -29,6 +29,9 @@ pub(crate) struct DataSa {
     pub(crate) keymat: KeyMaterial,
     /// End of its lifetime; `None` when the policy sets no lifetime (inband rekey only).
     pub(crate) expires: Option<Time>,
+    /// The SPI reserved for the SA that will replace this one, announced as GSA_NEXT_SPI
+    /// (multicast rekey only, RFC 9838 §4.4.2.2.3).
+    pub(crate) next_spi: Option<[u8; 4]>,
 }
 
 /// The group's current Rekey SA (GIKE_UPDATE).
@@ -40,6 +43,8 @@ pub(crate) struct RekeySa {
     pub(crate) expires: Time,
     /// Message ID of the next GSA_REKEY (RFC 9838 §2.4.1.3).
     pub(crate) next_message_id: u32,
+    /// The SPI reserved for the Rekey SA that will replace this one (GSA_NEXT_SPI).
+    pub(crate) next_spi: [u8; 16],
 }
 
 /// What the key server remembers about one member.
@@ -202,15 +207,37 @@ impl Group {
         in_use: &dyn Fn(&[u8]) -> bool,
     ) -> Result<Vec<DataSa>, GcksError> {
         let mut out: Vec<DataSa> = Vec::with_capacity(self.config.data_policies.len());
+        let multicast = self.config.rekey.is_some();
         for (i, p) in self.config.data_policies.iter().enumerate() {
             let len = p.encr.and_then(|e| e.key_len()).unwrap_or(0)
                 + p.integ.and_then(integ_key_len).unwrap_or(0);
-            let spi = fresh_spi4(&|s| in_use(s) || out.iter().any(|d| d.spi == s))?;
+            let taken = |s: &[u8]| {
+                in_use(s)
+                    || out
+                        .iter()
+                        .any(|d| d.spi == s || d.next_spi.is_some_and(|n| n == s))
+            };
+            // The SPI announced as GSA_NEXT_SPI by the SA this one replaces, if any.
+            let reserved = self
+                .data_sas
+                .iter()
+                .find(|d| d.policy == i)
+                .and_then(|d| d.next_spi);
+            let spi = match reserved {
+                Some(r) => r,
+                None => fresh_spi4(&taken)?,
+            };
+            let next_spi = if multicast {
+                Some(fresh_spi4(&|s| taken(s) || s == spi)?)
+            } else {
+                None
+            };
             out.push(DataSa {
                 policy: i,
                 spi,
                 keymat: KeyMaterial::random(len)?,
                 expires: (p.lifetime_secs != 0).then(|| now.plus_secs(u64::from(p.lifetime_secs))),
+                next_spi,
             });
         }
         Ok(out)
@@ -228,11 +255,17 @@ impl Group {
         let len = r.encr.key_len().unwrap_or(0)
             + r.integ.and_then(integ_key_len).unwrap_or(0)
             + r.kwa.kwk_len();
+        let spi = match &self.rekey_sa {
+            Some(current) => current.next_spi,
+            None => fresh_spi16(in_use)?,
+        };
+        let next_spi = fresh_spi16(&|s| in_use(s) || s == spi)?;
         Ok(Some(RekeySa {
-            spi: fresh_spi16(in_use)?,
+            spi,
             keymat: KeyMaterial::random(len)?,
             expires: now.plus_secs(u64::from(r.lifetime_secs)),
             next_message_id: 0,
+            next_spi,
         }))
     }
 
@@ -289,6 +322,11 @@ impl Group {
         out
     }
 
+    /// GSA_NEXT_SPI (RFC 9838 §4.4.2.2.3).
+    pub(crate) fn next_spi_attr(spi: &[u8]) -> Attribute<GsaAttrType> {
+        Attribute::tlv(GsaAttrType::GSA_NEXT_SPI, spi.to_vec())
+    }
+
     pub(crate) fn lifetime_attr(now: Time, expires: Time) -> Attribute<GsaAttrType> {
         let secs = now.secs_until(expires).clamp(1, u64::from(u32::MAX)) as u32;
         Attribute::tlv(GsaAttrType::GSA_KEY_LIFETIME, secs.to_be_bytes().to_vec())
@@ -299,7 +337,10 @@ impl Group {
     pub(crate) fn registration_gsa(&self, now: Time, sender_id_bits: bool) -> GsaPayload {
         let mut policies = Vec::with_capacity(self.data_sas.len() + 2);
         if let (Some(rs), Some(r)) = (&self.rekey_sa, &self.config.rekey) {
-            let mut attributes = vec![Self::lifetime_attr(now, rs.expires)];
+            let mut attributes = vec![
+                Self::lifetime_attr(now, rs.expires),
+                Self::next_spi_attr(&rs.next_spi),
+            ];
             if rs.next_message_id != 0 {
                 attributes.push(Attribute::tlv(
                     GsaAttrType::GSA_INITIAL_MESSAGE_ID,
@@ -317,9 +358,12 @@ impl Group {
         }
         for sa in &self.data_sas {
             let p = &self.config.data_policies[sa.policy];
-            let mut attributes = Vec::with_capacity(1);
+            let mut attributes = Vec::with_capacity(2);
             if let Some(expires) = sa.expires {
                 attributes.push(Self::lifetime_attr(now, expires));
+            }
+            if let Some(next) = &sa.next_spi {
+                attributes.push(Self::next_spi_attr(next));
             }
             policies.push(GroupPolicy::Sa(GsaPolicy {
                 protocol: p.protocol.protocol_id(),

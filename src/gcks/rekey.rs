@@ -113,10 +113,12 @@ impl RekeySa {
 impl Group {
     /// Every SPI the group uses or recently used.
     pub(crate) fn all_spis(&self) -> Vec<Vec<u8>> {
-        self.data_sas
-            .iter()
-            .chain(&self.previous_data_sas)
-            .map(|s| s.spi.to_vec())
+        let data = self.data_sas.iter().chain(&self.previous_data_sas);
+        let rekey = self.rekey_sa.iter().chain(&self.previous_rekey_sa);
+        data.clone()
+            .filter_map(|s| s.next_spi.map(|n| n.to_vec()))
+            .chain(rekey.clone().map(|r| r.next_spi.to_vec()))
+            .chain(data.map(|s| s.spi.to_vec()))
             .chain(
                 self.rekey_sa
                     .iter()
@@ -135,7 +137,10 @@ impl Group {
             src_ts: r.src.clone(),
             dst_ts: r.dst.clone(),
             transforms: self.rekey_transforms(false),
-            attributes: vec![Group::lifetime_attr(now, rs.expires)],
+            attributes: vec![
+                Group::lifetime_attr(now, rs.expires),
+                Group::next_spi_attr(&rs.next_spi),
+            ],
         }))
     }
 
@@ -146,6 +151,9 @@ impl Group {
                 let mut attributes: Vec<Attribute<GsaAttrType>> = Vec::new();
                 if let Some(e) = sa.expires {
                     attributes.push(Group::lifetime_attr(now, e));
+                }
+                if let Some(next) = &sa.next_spi {
+                    attributes.push(Group::next_spi_attr(next));
                 }
                 GroupPolicy::Sa(GsaPolicy {
                     protocol: p.protocol.protocol_id(),

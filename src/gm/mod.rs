@@ -115,6 +115,9 @@ pub struct Membership {
     pub(crate) previous_rekey: Option<(RekeySaState, Time)>,
     /// USE_TRANSPORT_MODE was sent at registration (applies to every SA of the group).
     pub(crate) transport_mode: bool,
+    /// SPIs announced as GSA_NEXT_SPI for SAs that will replace current ones
+    /// (RFC 9838 §4.4.2.2.3).
+    pub next_spis: Vec<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -231,6 +234,7 @@ impl GroupMember {
                 receiver: crate::gsa_rekey::RekeyReceiver::new(),
                 previous_rekey: None,
                 transport_mode: processed.transport_mode,
+                next_spis: processed.next_spis,
             },
         );
         Ok(ResponseOutcome::Registered(reg))
@@ -259,6 +263,16 @@ impl GroupMember {
         self.groups.remove(group);
         log::info!("group {group}: left");
         Ok(ResponseOutcome::Left(group.clone()))
+    }
+
+    /// The group that announced `spi` as the SPI of a coming SA (GSA_NEXT_SPI). Traffic on
+    /// such an SPI means this member missed a GSA_REKEY: it SHOULD register again
+    /// (RFC 9838 §4.4.2.2.3).
+    pub fn group_announcing_next_spi(&self, spi: &[u8]) -> Option<&GroupId> {
+        self.groups
+            .iter()
+            .find(|(_, m)| m.next_spis.iter().any(|n| n[..] == spi[..]))
+            .map(|(g, _)| g)
     }
 
     /// The membership of a group.

@@ -9,7 +9,8 @@
 
 use super::install::{RekeyAuth, RekeySaInfo, RekeySaState, SaInstall};
 use super::response::{
-    check_acceptance, check_policy, data_sa_install, malformed, rekey_sa_keys, Placement,
+    announced_next_spis, check_acceptance, check_policy, data_sa_install, malformed, rekey_sa_keys,
+    Placement,
 };
 use super::{GmError, GroupMember};
 use crate::crypto::keywrap::unwrap;
@@ -495,6 +496,10 @@ fn process_content(
                 m.previous_rekey = Some((old, now.plus_secs(dtd)));
             }
         }
+        // SPIs now in use are no longer "next"; the new policies announce theirs.
+        let installed: Vec<Vec<u8>> = policies.iter().map(|p| p.policy.spi.clone()).collect();
+        m.next_spis.retain(|n| !installed.contains(n));
+        m.next_spis.extend(announced_next_spis(&policies));
         m.data_sa_spis
             .retain(|s| !removals.iter().any(|r| r.spi[..] == s[..]));
         m.data_sa_spis.extend(installs.iter().map(|i| i.spi));

@@ -401,6 +401,15 @@ pub(crate) fn rekey_sa_keys(
     Ok((encr, kwa, keys))
 }
 
+/// The GSA_NEXT_SPI values of checked policies (validated by `check_policy`).
+pub(crate) fn announced_next_spis(policies: &[CheckedPolicy<'_>]) -> Vec<Vec<u8>> {
+    policies
+        .iter()
+        .flat_map(|p| p.policy.next_spis().unwrap_or_default())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
 /// Sender-IDs from the Member Key Bag, decoded as big-endian integers of 1 to 4 octets
 /// (docs/decisions.md R1); more than `limit` is refused before decoding any.
 fn sender_ids(member: Option<&MemberKeyBag>, limit: usize) -> Result<Vec<u32>, GmError> {
@@ -432,6 +441,8 @@ pub(crate) struct Processed {
     pub(crate) path: WorkingKeyPath,
     /// USE_TRANSPORT_MODE was sent.
     pub(crate) transport_mode: bool,
+    /// GSA_NEXT_SPI values of every policy.
+    pub(crate) next_spis: Vec<Vec<u8>>,
 }
 
 /// Validates and processes the payloads of a GSA_AUTH or GSA_REGISTRATION response.
@@ -720,5 +731,6 @@ pub(crate) fn process(
         rekey,
         path,
         transport_mode,
+        next_spis: announced_next_spis(&policies),
     })
 }
