@@ -277,17 +277,13 @@ pub fn build(
                 } else {
                     PayloadType::NONE
                 };
-                let iv = protector.fresh_iv()?;
                 out.push(protect::seal_fragment(
-                    &h, next, number, total, piece, protector, &iv,
+                    &h, next, number, total, piece, protector,
                 )?);
             }
             Ok(out)
         }
-        _ => {
-            let iv = protector.fresh_iv()?;
-            Ok(vec![protect::seal(&h, &chain, protector, &iv)?])
-        }
+        _ => Ok(vec![protect::seal(&h, &chain, protector)?]),
     }
 }
 

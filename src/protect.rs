@@ -82,12 +82,22 @@ pub fn sk_algorithms(
     Ok((encr_alg, integ_alg))
 }
 
-/// Builds a complete message: `header`, then an SK payload protecting `inner`.
-///
-/// `iv` must be fresh for every distinct message under one key (use
-/// [`SkProtector::fresh_iv`]); the same IV and input give bit-identical output, which
-/// GSA_REKEY retransmission needs (RFC 9838 §2.4.1.3).
+/// Builds a complete message: `header`, then an SK payload protecting `inner`, with a
+/// fresh random IV. Retransmissions (RFC 9838 §2.4.1.3) resend the returned octets; they
+/// never seal again.
 pub fn seal(
+    header: &IkeHeader,
+    inner: &[Payload],
+    protector: &SkProtector,
+) -> Result<Vec<u8>, ProtectError> {
+    let iv = protector.fresh_iv()?;
+    seal_with_iv(header, inner, protector, &iv)
+}
+
+/// [`seal`] with a caller-chosen IV, for reproducible test vectors only. With AES-GCM an
+/// IV used twice under one key reveals the authentication key: never pass anything but a
+/// fresh IV outside tests.
+pub fn seal_with_iv(
     header: &IkeHeader,
     inner: &[Payload],
     protector: &SkProtector,
@@ -157,7 +167,7 @@ pub fn inner_first_type(message: &Message) -> Option<PayloadType> {
 ///
 /// `inner_first` is the type of the first inner payload in fragment 1 and NONE in the
 /// others (RFC 7383 §2.5). The AAD covers the header and the SKF header including the
-/// Fragment Number and Total Fragments fields.
+/// Fragment Number and Total Fragments fields. Each fragment gets a fresh random IV.
 pub fn seal_fragment(
     header: &IkeHeader,
     inner_first: PayloadType,
@@ -165,8 +175,8 @@ pub fn seal_fragment(
     total: u16,
     chunk: &[u8],
     protector: &SkProtector,
-    iv: &[u8],
 ) -> Result<Vec<u8>, ProtectError> {
+    let iv = protector.fresh_iv()?;
     let body_len = protector.sealed_len(chunk.len());
     let placeholder = Message {
         header: header.clone(),
@@ -179,7 +189,7 @@ pub fn seal_fragment(
     };
     let mut out = placeholder.encode()?;
     let aad_len = out.len() - body_len;
-    let sealed = protector.seal(&out[..aad_len], iv, chunk)?;
+    let sealed = protector.seal(&out[..aad_len], &iv, chunk)?;
     if sealed.len() != body_len {
         return Err(ProtectError::Crypto(CryptoError::InvalidLength {
             what: "sealed SKF body",

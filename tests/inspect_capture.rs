@@ -199,7 +199,7 @@ fn gsa_auth_request() -> Vec<u8> {
         p(PayloadBody::Notify(NotifyPayload::group_sender(1))),
     ];
     let prot = SkProtector::new(GCM_256, None, &sk_ei(), &[]).expect("SK_ei");
-    protect::seal(
+    protect::seal_with_iv(
         &header(ExchangeType::GSA_AUTH, 0x08, 1, SPI_R),
         &inner,
         &prot,
@@ -338,7 +338,7 @@ fn gsa_auth_response() -> Vec<u8> {
         p(PayloadBody::Kd(kd)),
     ];
     let prot = SkProtector::new(GCM_256, None, &sk_er(), &[]).expect("SK_er");
-    protect::seal(
+    protect::seal_with_iv(
         &header(ExchangeType::GSA_AUTH, 0x20, 1, SPI_R),
         &inner,
         &prot,
@@ -385,7 +385,7 @@ fn gsa_rekey() -> Vec<u8> {
         message_id: REKEY_MSGID,
     };
     let prot = SkProtector::new(GCM_256, None, &gsk_e(), &[]).expect("GSK_e");
-    protect::seal(&h, &inner, &prot, &filler("IV-5", 8)).expect("GSA_REKEY seals")
+    protect::seal_with_iv(&h, &inner, &prot, &filler("IV-5", 8)).expect("GSA_REKEY seals")
 }
 
 fn checksum(chunks: &[&[u8]]) -> u16 {
