@@ -718,3 +718,74 @@ fn next_spis_are_announced_and_then_used() {
     assert!(now_announced.iter().all(|n| !announced.contains(n)));
     assert_eq!(a.gm.group_announcing_next_spi(&new_tek), None);
 }
+
+#[test]
+fn member_timers_remove_after_dtd_and_re_register_when_needed() {
+    use gikev2::gm::{GmAction, ReRegisterReason};
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("g", None), T0).unwrap();
+    let group = Identity::key_id("g");
+    let mut a = join(&mut gcks, "g", "a", true, T0);
+    let mut lost = join(&mut gcks, "g", "lost", true, T0);
+    // Nothing due right after registering; the soft limit is 5% before the TEK ends.
+    assert!(a.gm.on_timeout(T0.plus_secs(60)).is_empty());
+    assert_eq!(a.gm.next_deadline(), Some(T0.plus_secs(3600 - 180)));
+    // The key server rekeys at 10% before the end: a member that processes it moves its
+    // soft limits to the new SAs and removes the old ones after DTD.
+    let t = gcks.next_deadline().unwrap();
+    let out = gcks.on_timeout(t);
+    let r = deliver(&mut a, &messages(&out), t);
+    let removed: Vec<Vec<u8>> = r[0]
+        .as_ref()
+        .unwrap()
+        .removals
+        .iter()
+        .map(|x| x.spi.clone())
+        .collect();
+    assert!(a.gm.on_timeout(t.plus_secs(9)).is_empty(), "DTD is 10 s");
+    let actions = a.gm.on_timeout(t.plus_secs(10));
+    assert_eq!(actions.len(), removed.len());
+    assert!(actions
+        .iter()
+        .all(|x| matches!(x, GmAction::RemoveSa { spi, .. } if removed.contains(spi))));
+    assert!(
+        a.gm.on_timeout(T0.plus_secs(3600 - 180)).is_empty(),
+        "rekeyed: no alarm"
+    );
+    // A member that lost that rekey is told to register again before its SAs end.
+    let actions = lost.gm.on_timeout(T0.plus_secs(3600 - 180));
+    assert!(
+        matches!(
+            &actions[..],
+            [GmAction::ReRegister {
+                reason: ReRegisterReason::LifetimeEnding { .. },
+                ..
+            }]
+        ),
+        "{actions:?}"
+    );
+    // An excluded member re-registers after a random delay of 1 to 10 s.
+    let t2 = t.plus_secs(20);
+    let mut c = join(&mut gcks, "g", "c", true, t2);
+    let out = gcks
+        .exclude(&group, std::slice::from_ref(&c.id), t2.plus_secs(1))
+        .unwrap();
+    let r = deliver(&mut c, &messages(&out), t2.plus_secs(1));
+    let at = r[0].as_ref().unwrap().excluded.unwrap();
+    assert!(at >= t2.plus_secs(2) && at <= t2.plus_secs(11));
+    assert!(
+        c.gm.on_timeout(t2.plus_secs(1)).is_empty(),
+        "not before the delay"
+    );
+    let actions = c.gm.on_timeout(at);
+    assert!(
+        matches!(
+            &actions[..],
+            [GmAction::ReRegister {
+                reason: ReRegisterReason::Excluded,
+                ..
+            }]
+        ),
+        "{actions:?}"
+    );
+}

@@ -11,12 +11,14 @@ mod iv;
 mod rekey;
 mod request;
 mod response;
+mod timers;
 
 pub use config::{Acceptance, MembershipConfig, SenderRole};
 pub use install::{Direction, Registration, RekeyAuth, RekeySaInfo, RekeySaState, SaInstall};
 pub use iv::{counter_mode_iv, IvError, IvSequence};
 pub use rekey::{GmRekeyError, RekeyResult, SaRemoval};
 pub use request::{build_sag, join_payloads, leave_payloads};
+pub use timers::{GmAction, ReRegisterReason};
 
 use crate::crypto::CryptoError;
 use crate::identity::GroupId;
@@ -118,6 +120,8 @@ pub struct Membership {
     /// SPIs announced as GSA_NEXT_SPI for SAs that will replace current ones
     /// (RFC 9838 §4.4.2.2.3).
     pub next_spis: Vec<Vec<u8>>,
+    /// Removals, re-registration and soft lifetimes to watch.
+    pub(crate) timers: timers::MemberTimers,
 }
 
 #[derive(Debug)]
@@ -210,6 +214,19 @@ impl GroupMember {
         };
         self.pending.remove(group);
         let reg = processed.registration;
+        let mut member_timers = timers::MemberTimers::default();
+        for sa in &reg.data_sas {
+            if let Some(e) = sa.expires_at {
+                member_timers
+                    .soft_limits
+                    .push((sa.spi.to_vec(), timers::soft_limit(now, e)));
+            }
+        }
+        if let Some(r) = &processed.rekey {
+            member_timers
+                .soft_limits
+                .push((r.spi.to_vec(), timers::soft_limit(now, r.expires_at)));
+        }
         log::info!(
             "group {group}: registered, {} data SA(s), {} Sender-ID(s){}",
             reg.data_sas.len(),
@@ -235,6 +252,7 @@ impl GroupMember {
                 previous_rekey: None,
                 transport_mode: processed.transport_mode,
                 next_spis: processed.next_spis,
+                timers: member_timers,
             },
         );
         Ok(ResponseOutcome::Registered(reg))

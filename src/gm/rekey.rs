@@ -503,6 +503,29 @@ fn process_content(
         m.data_sa_spis
             .retain(|s| !removals.iter().any(|r| r.spi[..] == s[..]));
         m.data_sa_spis.extend(installs.iter().map(|i| i.spi));
+        // Timers: replaced SAs no longer need a soft limit; the new ones do.
+        for r in &removals {
+            m.timers.forget(&r.spi);
+        }
+        for i in &installs {
+            if let Some(e) = i.expires_at {
+                m.timers
+                    .soft_limits
+                    .push((i.spi.to_vec(), super::timers::soft_limit(now, e)));
+            }
+        }
+        if let Some(r) = &m.rekey {
+            if info.as_ref().is_some_and(|n| n.spi == r.spi) {
+                m.timers
+                    .soft_limits
+                    .push((r.spi.to_vec(), super::timers::soft_limit(now, r.expires_at)));
+            }
+        }
+        m.timers.removals.extend(removals.iter().cloned());
+    }
+    if let Some(at) = excluded {
+        m.timers.soft_limits.clear();
+        m.timers.reregister_at = Some(at);
     }
     Ok(RekeyResult {
         group: group.clone(),
