@@ -352,7 +352,11 @@ impl Group {
                 spi: rs.spi.to_vec(),
                 src_ts: r.src.clone(),
                 dst_ts: r.dst.clone(),
-                transforms: self.rekey_transforms(true),
+                transforms: self
+                    .required
+                    .last()
+                    .map(|r| r.transforms.clone())
+                    .unwrap_or_default(),
                 attributes,
             }));
         }
@@ -370,7 +374,7 @@ impl Group {
                 spi: sa.spi.to_vec(),
                 src_ts: p.src.clone(),
                 dst_ts: p.dst.clone(),
-                transforms: self.data_transforms(sa.policy),
+                transforms: self.required[sa.policy].transforms.clone(),
                 attributes,
             }));
         }

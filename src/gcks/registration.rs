@@ -231,8 +231,17 @@ impl Gcks {
             GcksResponse::rejected(Some(group_id.clone()), n, Vec::new(), reason)
         };
         let spi_taken = |spi: &[u8]| self.groups.values().any(|g| g.spis_in_use(spi));
-        let in_use: std::collections::HashSet<Vec<u8>> =
-            self.groups.values().flat_map(|g| g.all_spis()).collect();
+        // A snapshot of every SPI, needed only when backward access control makes a join
+        // replace the KEK while the group is borrowed mutably.
+        let backward = self
+            .groups
+            .get(&req.group)
+            .is_some_and(|g| g.config.rekey_behaviour.backward_access_control);
+        let in_use: std::collections::HashSet<Vec<u8>> = if backward {
+            self.groups.values().flat_map(|g| g.all_spis()).collect()
+        } else {
+            std::collections::HashSet::new()
+        };
         let spi_taken_now = move |spi: &[u8]| in_use.contains(spi);
         let Some(group) = self.groups.get(&req.group) else {
             return reject(NotifyType::INVALID_GROUP_ID, "unknown group".into());

@@ -362,7 +362,8 @@ pub(crate) fn encode_chain(
 /// Encodes a payload chain into a new buffer (e.g. the plaintext of an SK payload) and
 /// returns it with the first payload's type.
 pub fn encode_payloads(payloads: &[Payload]) -> Result<(PayloadType, Vec<u8>), EncodeError> {
-    let mut w = Writer::new();
+    // A registration response is about 1 KB: one allocation instead of several regrowths.
+    let mut w = Writer::with_capacity(1024);
     let first = encode_chain(payloads, &mut w)?;
     Ok((first, w.into_vec()))
 }
