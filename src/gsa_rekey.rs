@@ -372,6 +372,7 @@ impl OpenedRekey {
 }
 
 struct Partial {
+    spi: [u8; 16],
     message_id: u32,
     total: u16,
     first: Option<(PayloadType, u8)>,
@@ -380,18 +381,35 @@ struct Partial {
     header: IkeHeader,
 }
 
-/// Receives GSA_REKEY datagrams for one Rekey SA: checks SPI and ICV, reassembles
-/// fragments, and returns complete decrypted messages. A datagram that fails any check
-/// leaves the receiver unchanged.
+/// Most messages reassembled at once.
+pub const MAX_PARTIAL_MESSAGES: usize = 8;
+
+/// Receives GSA_REKEY datagrams: checks SPI and ICV, reassembles fragments, and returns
+/// complete decrypted messages. A datagram that fails any check leaves the receiver
+/// unchanged.
+///
+/// Fragments are authenticated one by one only by the ICV, which every member can
+/// produce, while the signature covers the reassembled message. So reassembly keeps up to
+/// [`MAX_PARTIAL_MESSAGES`] messages apart by (Rekey SA SPI, Message ID), and when full
+/// drops the one with the highest Message ID: a member forging fragments with a high ID
+/// cannot push out the key server's next message, whose ID is the lowest acceptable one
+/// (docs/decisions.md K3).
 #[derive(Default)]
 pub struct RekeyReceiver {
-    partial: Option<Partial>,
+    partials: Vec<Partial>,
 }
 
 impl fmt::Debug for RekeyReceiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RekeyReceiver")
-            .field("reassembling", &self.partial.as_ref().map(|p| p.message_id))
+            .field(
+                "reassembling",
+                &self
+                    .partials
+                    .iter()
+                    .map(|p| p.message_id)
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -473,48 +491,56 @@ impl RekeyReceiver {
                 "Next Payload must be set in fragment 1 only",
             ));
         }
-        // A fragment of an older message than the one being reassembled is ignored; a
-        // newer one starts over (RFC 7383 §2.6.2).
-        let restart = match &self.partial {
-            None => true,
-            Some(p) if id > p.message_id => true,
-            Some(p) if id < p.message_id => {
-                return Err(RekeyMessageError::BadFragment("older message"))
+        let spi = frag.message.header.spi_pair();
+        let found = self
+            .partials
+            .iter()
+            .position(|p| p.spi == spi && p.message_id == id);
+        if let Some(i) = found {
+            let p = &self.partials[i];
+            if p.total != frag.total {
+                return Err(RekeyMessageError::BadFragment("Total Fragments changed"));
             }
-            Some(p) if p.total != frag.total => {
-                return Err(RekeyMessageError::BadFragment("Total Fragments changed"))
+            if p.chunks[usize::from(frag.number - 1)].is_some() {
+                return Err(RekeyMessageError::BadFragment("duplicate fragment"));
             }
-            Some(_) => false,
-        };
-        let bytes_before = if restart {
-            0
-        } else {
-            self.partial.as_ref().map_or(0, |p| p.bytes)
-        };
-        if bytes_before + frag.chunk.len() > MAX_REASSEMBLED_LEN {
+            if p.bytes + frag.chunk.len() > MAX_REASSEMBLED_LEN {
+                return Err(RekeyMessageError::BadFragment(
+                    "reassembled message too large",
+                ));
+            }
+        } else if frag.chunk.len() > MAX_REASSEMBLED_LEN {
             return Err(RekeyMessageError::BadFragment(
                 "reassembled message too large",
             ));
         }
-        if let Some(p) = &self.partial {
-            if !restart && p.chunks[usize::from(frag.number - 1)].is_some() {
-                return Err(RekeyMessageError::BadFragment("duplicate fragment"));
-            }
-        }
         // Accepted: commit.
-        if restart {
-            self.partial = Some(Partial {
-                message_id: id,
-                total: frag.total,
-                first: None,
-                chunks: (0..frag.total).map(|_| None).collect(),
-                bytes: 0,
-                header: frag.message.header.clone(),
-            });
-        }
-        let Some(p) = self.partial.as_mut() else {
-            return Err(RekeyMessageError::BadFragment("no reassembly state"));
+        let i = match found {
+            Some(i) => i,
+            None => {
+                // Messages below the floor can never complete; then make room.
+                self.partials
+                    .retain(|p| p.message_id >= min_message_id || p.spi != spi);
+                if self.partials.len() >= MAX_PARTIAL_MESSAGES {
+                    if let Some(worst) =
+                        (0..self.partials.len()).max_by_key(|&k| self.partials[k].message_id)
+                    {
+                        self.partials.swap_remove(worst);
+                    }
+                }
+                self.partials.push(Partial {
+                    spi,
+                    message_id: id,
+                    total: frag.total,
+                    first: None,
+                    chunks: (0..frag.total).map(|_| None).collect(),
+                    bytes: 0,
+                    header: frag.message.header.clone(),
+                });
+                self.partials.len() - 1
+            }
         };
+        let p = &mut self.partials[i];
         if frag.number == 1 {
             p.first = Some((frag.inner_first, frag.flags_octet));
         }
@@ -523,9 +549,7 @@ impl RekeyReceiver {
         if p.chunks.iter().any(Option::is_none) {
             return Ok(None);
         }
-        let Some(p) = self.partial.take() else {
-            return Ok(None);
-        };
+        let p = self.partials.swap_remove(i);
         let Some((sk_first, sk_flags)) = p.first else {
             return Err(RekeyMessageError::BadFragment("fragment 1 missing"));
         };

@@ -223,17 +223,20 @@ fn periodic_rekey_retransmission_and_replay() {
     );
     let out = gcks.on_timeout(due);
     let msgs = messages(&out);
-    assert_eq!(msgs.len(), 1, "periodic: new KEK and TEKs together");
+    assert_eq!(
+        msgs.len(),
+        2,
+        "periodic: the new KEK, then the TEKs under it"
+    );
     let r = deliver(&mut a, &msgs, due);
-    let r = r[0].as_ref().unwrap();
-    assert_eq!(r.installs.len(), 1);
-    assert!(r.new_rekey_sa.is_some());
+    assert!(r[0].as_ref().unwrap().new_rekey_sa.is_some());
+    assert_eq!(r[1].as_ref().unwrap().installs.len(), 1);
     assert!(in_sync(&gcks, &a));
     // Retransmissions are bit-identical and rejected as replays.
     let again = gcks.on_timeout(due.plus_millis(1000));
     let copies = messages(&again);
-    assert_eq!(copies.len(), 1);
-    assert_eq!(copies[0], msgs[0]);
+    assert_eq!(copies.len(), 2);
+    assert_eq!(copies, msgs);
     let before =
         a.gm.membership(&a.cfg.group)
             .unwrap()
@@ -260,7 +263,7 @@ fn periodic_rekey_retransmission_and_replay() {
             .spi,
         before
     );
-    assert_eq!(messages(&gcks.on_timeout(due.plus_millis(2000))).len(), 1);
+    assert_eq!(messages(&gcks.on_timeout(due.plus_millis(2000))).len(), 2);
     assert!(
         messages(&gcks.on_timeout(due.plus_millis(3000))).is_empty(),
         "two copies only"
@@ -406,6 +409,7 @@ fn rejections_change_nothing() {
     // A real rekey, then its replay, an older Message ID, and flipped bits.
     let out = gcks.force_rekey(&group, T0.plus_secs(5)).unwrap();
     let msg = messages(&out)[0].clone();
+    let tek_msg = messages(&out)[1].clone();
     let d = &msg.datagrams[0];
     for i in (0..d.len()).step_by(7) {
         let mut bad = d.clone();
@@ -414,6 +418,11 @@ fn rejections_change_nothing() {
         assert_eq!(snapshot(&a), before, "flip at {i}");
     }
     assert!(a.gm.process_gsa_rekey(d, T0).unwrap().is_some());
+    assert!(a
+        .gm
+        .process_gsa_rekey(&tek_msg.datagrams[0], T0)
+        .unwrap()
+        .is_some());
     assert!(in_sync(&gcks, &a));
     let after = snapshot(&a);
     assert!(a.gm.process_gsa_rekey(d, T0).is_err(), "replay");
@@ -702,9 +711,15 @@ fn next_spis_are_announced_and_then_used() {
     }
     let out = gcks.force_rekey(&group, T0.plus_secs(5)).unwrap();
     let r = deliver(&mut a, &messages(&out), T0.plus_secs(5));
-    let r = r[0].as_ref().unwrap();
-    let new_tek = r.installs[0].spi.to_vec();
-    let new_kek = r.new_rekey_sa.as_ref().unwrap().spi.to_vec();
+    let new_kek = r[0]
+        .as_ref()
+        .unwrap()
+        .new_rekey_sa
+        .as_ref()
+        .unwrap()
+        .spi
+        .to_vec();
+    let new_tek = r[1].as_ref().unwrap().installs[0].spi.to_vec();
     assert!(
         announced.contains(&new_tek),
         "the new data SA uses the announced SPI"
@@ -735,12 +750,9 @@ fn member_timers_remove_after_dtd_and_re_register_when_needed() {
     let t = gcks.next_deadline().unwrap();
     let out = gcks.on_timeout(t);
     let r = deliver(&mut a, &messages(&out), t);
-    let removed: Vec<Vec<u8>> = r[0]
-        .as_ref()
-        .unwrap()
-        .removals
+    let removed: Vec<Vec<u8>> = r
         .iter()
-        .map(|x| x.spi.clone())
+        .flat_map(|x| x.as_ref().unwrap().removals.iter().map(|x| x.spi.clone()))
         .collect();
     assert!(a.gm.on_timeout(t.plus_secs(9)).is_empty(), "DTD is 10 s");
     let actions = a.gm.on_timeout(t.plus_secs(10));

@@ -74,6 +74,8 @@ pub struct Group {
     pub(crate) lkh: Option<LkhTree>,
     /// GSA_REKEY copies still to be sent.
     pub(crate) retransmit: Vec<super::rekey::PendingSend>,
+    /// After a failed periodic rekey: not before this time again.
+    pub(crate) rekey_retry_at: Option<Time>,
     pub(crate) members: HashMap<Identity, MemberInfo>,
     pub(crate) sender_ids: SenderIdCounter,
     auth_key_spki: Option<Vec<u8>>,
@@ -127,6 +129,7 @@ impl Group {
             previous_data_sas: Vec::new(),
             lkh: None,
             retransmit: Vec::new(),
+            rekey_retry_at: None,
             members: HashMap::new(),
             auth_key_spki,
         };

@@ -307,6 +307,16 @@ impl Gcks {
             };
             group.data_sas = data_sas;
             group.previous_rekey_sa = std::mem::replace(&mut group.rekey_sa, rekey_sa);
+            // Every leaf goes with the members: a fresh tree, Key IDs above the old ones,
+            // so no key an excluded member holds survives (docs/decisions.md R5).
+            if let (Some(old), Some(r)) = (group.lkh.take(), &group.config.rekey) {
+                let d = group.config.rekey_behaviour.lkh_degree;
+                let first = old.next_key_id().unwrap_or(u32::MAX);
+                match crate::lkh::LkhTree::with_capacity_from(d, r.kwa.kwk_len(), d as u32, first) {
+                    Ok(t) => group.lkh = Some(t),
+                    Err(e) => return internal(&req.group, e.into()),
+                }
+            }
             let excluded: Vec<(Identity, MemberInfo)> = group.members.drain().collect();
             group.sender_ids.reset();
             log::warn!(
@@ -359,7 +369,18 @@ impl Gcks {
                     Ok((leaf, plan)) => {
                         new_leaf = Some(leaf);
                         if let Some(plan) = plan {
-                            match group.change_kek(Some(plan), false, &spi_taken_now, now) {
+                            // Backward access control: new KEK for the existing members,
+                            // then new TEKs under it, before the newcomer gets anything.
+                            let changed = group
+                                .change_kek(Some(plan), false, &spi_taken_now, now)
+                                .and_then(|mut msgs| {
+                                    let kek = group.rekey_sa.as_ref().map(|r| r.spi.to_vec());
+                                    let taken =
+                                        |s: &[u8]| spi_taken_now(s) || kek.as_deref() == Some(s);
+                                    msgs.push(group.change_teks(&taken, now)?);
+                                    Ok(msgs)
+                                });
+                            match changed {
                                 Ok(msgs) => rekeys = msgs,
                                 Err(e) => {
                                     if let Some(t) = group.lkh.as_mut() {

@@ -432,7 +432,11 @@ impl Group {
 
     fn next_deadline(&self) -> Option<Time> {
         let resend = self.retransmit.iter().map(|p| p.next_at).min();
-        [self.rekey_due(), resend].into_iter().flatten().min()
+        let rekey = match (self.rekey_due(), self.rekey_retry_at) {
+            (Some(due), Some(retry)) => Some(due.max(retry)),
+            (due, _) => due,
+        };
+        [rekey, resend].into_iter().flatten().min()
     }
 }
 
@@ -525,10 +529,18 @@ impl Gcks {
         let in_use = self.spi_snapshot();
         let mut out = Vec::new();
         for g in self.groups.values_mut() {
-            if g.rekey_due().is_some_and(|t| t <= now) {
+            if g.rekey_due().is_some_and(|t| t <= now) && g.rekey_retry_at.is_none_or(|t| t <= now)
+            {
                 match rekey_group(g, &in_use, now) {
-                    Ok(o) => out.extend(o),
-                    Err(e) => log::error!("group {}: periodic rekey failed: {e}", g.config.id),
+                    Ok(o) => {
+                        g.rekey_retry_at = None;
+                        out.extend(o)
+                    }
+                    Err(e) => {
+                        // Try again in 5 s rather than on every call.
+                        g.rekey_retry_at = Some(now.plus_secs(5));
+                        log::error!("group {}: periodic rekey failed: {e}", g.config.id)
+                    }
                 }
             }
             for p in g.retransmit.iter_mut().filter(|p| p.next_at <= now) {
@@ -572,17 +584,22 @@ fn rekey_group(
     now: Time,
 ) -> Result<Vec<GcksOutput>, GcksError> {
     if g.rekey_sa.is_some() {
-        // A periodic rekey also hands existing members the keys of nodes the tree grew
-        // (an exclusion of nobody, §4.2).
+        // A new KEK first (the plan also refreshes the paths of members that left and hands
+        // out the keys of nodes the tree grew), then the new TEKs under it: whoever left
+        // since the last rekey must not read them (§3.2.1, docs/decisions.md K6).
         let plan = match g.lkh.as_mut() {
             Some(tree) => Some(tree.exclude(&[])?),
             None => None,
         };
-        return Ok(g
-            .change_kek(plan, true, in_use, now)?
+        let mut out: Vec<GcksOutput> = g
+            .change_kek(plan, false, in_use, now)?
             .into_iter()
             .map(GcksOutput::Multicast)
-            .collect());
+            .collect();
+        let kek = g.rekey_sa.as_ref().map(|r| r.spi.to_vec());
+        let taken = |s: &[u8]| in_use(s) || kek.as_deref() == Some(s);
+        out.push(GcksOutput::Multicast(g.change_teks(&taken, now)?));
+        return Ok(out);
     }
     let teks = g.new_data_sas(now, in_use)?;
     g.previous_data_sas = std::mem::replace(&mut g.data_sas, teks);

@@ -88,6 +88,8 @@ pub struct RekeySaState {
     pub auth: RekeyAuth,
     /// Lowest Message ID the next GSA_REKEY may carry (RFC 9838 §2.4.1.4).
     pub next_message_id: u32,
+    /// Message ID 0xFFFFFFFF was accepted: nothing more is on this Rekey SA.
+    pub message_ids_exhausted: bool,
     /// Where the key server sends from.
     pub src: TrafficSelector,
     /// The multicast address and port GSA_REKEY arrives on.

@@ -83,6 +83,15 @@ impl From<GmError> for GmRekeyError {
 }
 
 impl RekeySaState {
+    /// Records an accepted Message ID: the next must be higher (RFC 9838 §2.4.1.4). After
+    /// 0xFFFFFFFF nothing more is accepted on this Rekey SA.
+    fn accepted(&mut self, message_id: u32) {
+        match message_id.checked_add(1) {
+            Some(next) => self.next_message_id = next,
+            None => self.message_ids_exhausted = true,
+        }
+    }
+
     fn protector(&self) -> Result<SkProtector, GmRekeyError> {
         let encr = EncrAlg::from_transform(self.encr.id.0, self.encr.key_bits)
             .ok_or_else(|| GmRekeyError::Content(malformed("Rekey SA cipher")))?;
@@ -150,6 +159,12 @@ impl GroupMember {
             (_, Some((r, _))) if r.spi == spi => r,
             _ => return Err(GmRekeyError::UnknownRekeySa(spi)),
         };
+        if rs.message_ids_exhausted {
+            return Err(GmRekeyError::Message(RekeyMessageError::Replay {
+                received: raw.header.message_id,
+                expected: u32::MAX,
+            }));
+        }
         let protector = rs.protector()?;
         let opened = match m
             .receiver
@@ -270,6 +285,13 @@ fn process_content(
             PayloadBody::Delete(d) => deletes.push(d),
             _ => {}
         }
+    }
+    // A retired Rekey SA is kept only so its last messages (a Delete, the announcement of
+    // an exclusion) still arrive during DTD; new keys never travel on it: a member that
+    // was excluded still holds it (docs/decisions.md K12).
+    if matches!(carrier, Carrier::RekeySa { on_current: false }) && (gsa.is_some() || kd.is_some())
+    {
+        return Err(malformed("GSA or KD on a retired Rekey SA").into());
     }
     // GSA: new policies (no GCAUTH in rekeys).
     let mut policies = Vec::new();
@@ -408,6 +430,7 @@ fn process_content(
                 gsk_w,
                 auth,
                 next_message_id: p.initial_message_id.unwrap_or(0),
+                message_ids_exhausted: false,
                 src: p.policy.src_ts.clone(),
                 dst: p.policy.dst_ts.clone(),
                 expires_at: expires_at.unwrap_or(now),
@@ -471,12 +494,12 @@ fn process_content(
     match carrier {
         Carrier::RekeySa { on_current: true } => {
             if let Some(cur) = m.rekey.as_mut() {
-                cur.next_message_id = message_id.saturating_add(1);
+                cur.accepted(message_id);
             }
         }
         Carrier::RekeySa { on_current: false } => {
             if let Some((prev, _)) = m.previous_rekey.as_mut() {
-                prev.next_message_id = message_id.saturating_add(1);
+                prev.accepted(message_id);
             }
         }
         Carrier::Inband { .. } => {}

@@ -701,6 +701,7 @@ pub(crate) fn process(
                 gsk_w,
                 auth,
                 next_message_id,
+                message_ids_exhausted: false,
                 src: p.policy.src_ts.clone(),
                 dst: p.policy.dst_ts.clone(),
                 expires_at: expires_at.unwrap_or(now),

@@ -17,10 +17,6 @@ pub(crate) struct LengthMark {
 }
 
 impl Writer {
-    pub(crate) fn new() -> Self {
-        Writer::default()
-    }
-
     pub(crate) fn with_capacity(n: usize) -> Self {
         Writer {
             buf: Vec::with_capacity(n),
