@@ -801,3 +801,188 @@ fn member_timers_remove_after_dtd_and_re_register_when_needed() {
         "{actions:?}"
     );
 }
+
+#[test]
+fn signing_key_roll_over() {
+    let old = SigningKey::generate(SignatureAlg::Ed25519).unwrap();
+    let old_copy =
+        SigningKey::from_pkcs8_der(SignatureAlg::Ed25519, &old.to_pkcs8_der().unwrap()).unwrap();
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("g", Some(old_copy)), T0)
+        .unwrap();
+    let group = Identity::key_id("g");
+    let mut a = join(&mut gcks, "g", "a", false, T0);
+    let new = SigningKey::generate(SignatureAlg::Ed25519).unwrap();
+    let out = gcks.roll_signing_key(&group, new, T0.plus_secs(1)).unwrap();
+    let r = deliver(&mut a, &messages(&out), T0.plus_secs(1));
+    assert!(r[0].is_ok(), "{:?}", r[0].as_ref().err());
+    // Later messages are signed with the new key and verify; one signed with the old key
+    // no longer does.
+    let spi = gcks.group(&group).unwrap().rekey_sa_spi().unwrap();
+    let keymat = gcks
+        .group(&group)
+        .unwrap()
+        .rekey_sa_keymat()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let stale = forged(&spi, 50, &[], &keymat, Authenticator::Signature(&old));
+    assert!(a.gm.process_gsa_rekey(&stale, T0.plus_secs(2)).is_err());
+    let out = gcks.force_rekey(&group, T0.plus_secs(3)).unwrap();
+    assert!(deliver(&mut a, &messages(&out), T0.plus_secs(3))
+        .iter()
+        .all(|x| x.is_ok()));
+    assert!(in_sync(&gcks, &a));
+    // Members joining now receive the new AUTH_KEY.
+    let b = join(&mut gcks, "g", "b", false, T0.plus_secs(4));
+    let out = gcks.force_rekey(&group, T0.plus_secs(5)).unwrap();
+    let mut b = b;
+    assert!(deliver(&mut b, &messages(&out), T0.plus_secs(5))
+        .iter()
+        .all(|x| x.is_ok()));
+    // Implicit groups cannot roll a key.
+    let mut g2 = Gcks::new();
+    g2.add_group(group_config("i", None), T0).unwrap();
+    assert!(g2
+        .roll_signing_key(
+            &Identity::key_id("i"),
+            SigningKey::generate(SignatureAlg::Ed25519).unwrap(),
+            T0
+        )
+        .is_err());
+}
+
+/// RFC 9838 §2.4.1.4: a sender without a Sender-ID does not install a new counter-mode SA
+/// and registers again; Deletes of "SPI 0" touch only their own protocol.
+#[test]
+fn counter_mode_without_sender_id_and_protocol_scoped_deletes() {
+    use gikev2::gm::{GmAction, ReRegisterReason};
+    use gikev2::wire::{DeletePayload, GsaAttrType, GsaPolicy, Transform, TransformType};
+    let mut c = group_config("cbc", None);
+    c.data_policies[0].encr = Some(EncrSpec::with_bits(EncrId::ENCR_AES_CBC, 256));
+    c.data_policies[0].integ = Some(gikev2::wire::IntegId::AUTH_HMAC_SHA2_256_128);
+    c.data_policies[0].sn = SnId::SEQ32;
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let group = Identity::key_id("cbc");
+    // A sender: no Sender-ID, since no SA uses a counter mode.
+    let (at_gcks, at_gm) = {
+        let prf = PrfAlg::HmacSha256;
+        let mat = prf.prf_plus(b"rekey test", b"s", 48).unwrap();
+        let (i, r) = (mat[..8].try_into().unwrap(), mat[8..16].try_into().unwrap());
+        (
+            IkeSaContext::new(i, r, prf, &mat[16..], Kwa::Kw5649_256, Identity::fqdn("s")).unwrap(),
+            IkeSaContext::new(
+                i,
+                r,
+                prf,
+                &mat[16..],
+                Kwa::Kw5649_256,
+                Identity::fqdn("gcks"),
+            )
+            .unwrap(),
+        )
+    };
+    let mut gm = GroupMember::new(at_gm);
+    let mut cfg = MembershipConfig::sender(group.clone(), 1);
+    cfg.accept.implicit_auth = true;
+    let req = gm.join_request(&cfg);
+    let resp = gcks.handle_request(&at_gcks, ExchangeType::GSA_AUTH, &req, T0);
+    let Ok(ResponseOutcome::Registered(reg)) = gm.process_response(&group, &resp.payloads, T0)
+    else {
+        panic!()
+    };
+    assert!(reg.sender_ids.is_empty());
+    let esp_spi = reg.data_sas[0].spi;
+    // The key server's Rekey SA, used to build messages it could have sent.
+    let g = gcks.group(&group).unwrap();
+    let spi = g.rekey_sa_spi().unwrap();
+    let keymat = g.rekey_sa_keymat().unwrap().as_bytes().to_vec();
+    let gsk_w = &keymat[keymat.len() - 32..];
+    let gcm_keymat = [7u8; 36];
+    let gcm_policy = GsaPolicy {
+        protocol: ProtocolId::ESP,
+        spi: vec![0x55, 0x66, 0x77, 0x88],
+        src_ts: TrafficSelector::ipv4_host(Ipv4Addr::new(10, 0, 0, 1), 0, None),
+        dst_ts: TrafficSelector::ipv4_host(Ipv4Addr::new(239, 192, 0, 1), 17, Some(5000)),
+        transforms: vec![
+            Transform::new(TransformType::ENCR, EncrId::ENCR_AES_GCM_16.0).with_key_length(256),
+            Transform::new(TransformType::SN, SnId::UNSPECIFIED32.0),
+        ],
+        attributes: vec![gikev2::wire::Attribute::tlv(
+            GsaAttrType::GSA_KEY_LIFETIME,
+            3600u32.to_be_bytes().to_vec(),
+        )],
+    };
+    let inner = vec![
+        Payload::new(PayloadBody::Gsa(gikev2::wire::GsaPayload {
+            policies: vec![gikev2::wire::GroupPolicy::Sa(gcm_policy)],
+        })),
+        Payload::new(PayloadBody::Kd(KdPayload {
+            bags: vec![KeyBag::Group(GroupKeyBag {
+                protocol: ProtocolId::ESP,
+                spi: vec![0x55, 0x66, 0x77, 0x88],
+                attributes: vec![GroupKeyBagAttr::SaKey(WrappedKey {
+                    key_id: 0,
+                    kwk_id: 0,
+                    encrypted: gikev2::crypto::keywrap::wrap(Kwa::Kw5649_256, gsk_w, &gcm_keymat)
+                        .unwrap(),
+                })],
+            })],
+        })),
+    ];
+    let t = T0.plus_secs(5);
+    let r = gm
+        .process_gsa_rekey(
+            &forged(&spi, 0, &inner, &keymat, Authenticator::Implicit),
+            t,
+        )
+        .unwrap()
+        .unwrap();
+    assert!(r.installs.is_empty(), "not installed without a Sender-ID");
+    assert!(matches!(
+        &gm.on_timeout(t)[..],
+        [GmAction::ReRegister {
+            reason: ReRegisterReason::NoSenderId,
+            ..
+        }]
+    ));
+    // Delete(AH, SPI 0) leaves the ESP SA alone; Delete(ESP, SPI 0) removes it.
+    let del = |protocol| {
+        vec![Payload::new(PayloadBody::Delete(DeletePayload {
+            protocol,
+            spi_size: 4,
+            spis: vec![vec![0; 4]],
+        }))]
+    };
+    let r = gm
+        .process_gsa_rekey(
+            &forged(
+                &spi,
+                1,
+                &del(ProtocolId::AH),
+                &keymat,
+                Authenticator::Implicit,
+            ),
+            t,
+        )
+        .unwrap()
+        .unwrap();
+    assert!(r.removals.is_empty());
+    let r = gm
+        .process_gsa_rekey(
+            &forged(
+                &spi,
+                2,
+                &del(ProtocolId::ESP),
+                &keymat,
+                Authenticator::Implicit,
+            ),
+            t,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.removals.len(), 1);
+    assert_eq!(r.removals[0].spi, esp_spi.to_vec());
+    assert_eq!(r.removals[0].at, t.plus_secs(10));
+}

@@ -168,6 +168,11 @@ impl Group {
         self.data_sas.iter().map(|s| s.spi).collect()
     }
 
+    /// The AUTH_KEY registrations hand out from now on.
+    pub(crate) fn set_auth_key_spki(&mut self, spki: Vec<u8>) {
+        self.auth_key_spki = Some(spki);
+    }
+
     /// The keying material of a current Data-Security SA (encryption key incl. salt, then
     /// integrity key), for a key server that also sends or receives group traffic.
     /// Secret: never log it.

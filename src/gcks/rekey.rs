@@ -506,6 +506,42 @@ impl Gcks {
         Ok(out)
     }
 
+    /// Replaces the group's GSA_REKEY signing key (RFC 9838 §2.4.1, §4.5.3.2): a GSA_REKEY
+    /// signed with the old key carries the new public key as AUTH_KEY, and members verify
+    /// every later message with it. The algorithm cannot change (attribute 18 was fixed at
+    /// registration).
+    pub fn roll_signing_key(
+        &mut self,
+        group: &GroupId,
+        new_key: crate::crypto::sign::SigningKey,
+        now: Time,
+    ) -> Result<Vec<GcksOutput>, GcksError> {
+        let g = self.group_mut(group)?;
+        let current_alg = match g.config.rekey.as_ref().map(|r| &r.auth) {
+            Some(GcAuth::Signature(k)) => k.alg(),
+            _ => return Err(GcksError::NoRekeySa(group.clone())),
+        };
+        if new_key.alg() != current_alg {
+            return Err(GcksError::Crypto(crate::crypto::CryptoError::InvalidKey(
+                "the new signing key must use the group's signature algorithm",
+            )));
+        }
+        let spki = new_key.public_spki_der()?;
+        let announce = vec![Payload::new(PayloadBody::Kd(KdPayload {
+            bags: vec![KeyBag::Member(MemberKeyBag {
+                reserved: 0,
+                attributes: vec![MemberKeyBagAttr::AuthKey(spki.clone())],
+            })],
+        }))];
+        let message = g.send(announce, now)?;
+        if let Some(r) = g.config.rekey.as_mut() {
+            r.auth = GcAuth::Signature(new_key);
+        }
+        g.set_auth_key_spki(spki);
+        log::info!("group {group}: signing key rolled");
+        Ok(vec![GcksOutput::Multicast(message)])
+    }
+
     /// Rekeys `group` now: a new KEK and new Data-Security SAs in one GSA_REKEY (or, for
     /// a group without a Rekey SA, new SAs announced by GSA_INBAND_REKEY).
     pub fn force_rekey(

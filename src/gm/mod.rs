@@ -122,6 +122,8 @@ pub struct Membership {
     pub next_spis: Vec<Vec<u8>>,
     /// Removals, re-registration and soft lifetimes to watch.
     pub(crate) timers: timers::MemberTimers,
+    /// The protocol of each Data-Security SA (Deletes name SPIs per protocol).
+    pub(crate) sa_protocols: Vec<([u8; 4], crate::wire::ProtocolId)>,
 }
 
 #[derive(Debug)]
@@ -253,6 +255,7 @@ impl GroupMember {
                 transport_mode: processed.transport_mode,
                 next_spis: processed.next_spis,
                 timers: member_timers,
+                sa_protocols: reg.data_sas.iter().map(|s| (s.spi, s.protocol)).collect(),
             },
         );
         Ok(ResponseOutcome::Registered(reg))

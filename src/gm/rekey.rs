@@ -358,6 +358,19 @@ fn process_content(
         }
     }
     let place = Placement::new(m.config.role, m.transport_mode, m.atd_dtd_secs.0, now);
+    // A new AUTH_KEY rolls the key server's signing key: it applies from the next message
+    // on (this one was verified with the old key), to the current or the new Rekey SA.
+    let mut rolled_auth = match (rs.map(|r| &r.auth), new_auth_key) {
+        (_, None) => None,
+        (Some(RekeyAuth::Signature(old)), Some(der)) => Some(RekeyAuth::Signature(
+            VerifyingKey::from_spki_der(old.alg(), der)
+                .map_err(|e| malformed(format!("AUTH_KEY: {e}")))?,
+        )),
+        (_, Some(_)) => {
+            return Err(malformed("AUTH_KEY without digital signature authentication").into())
+        }
+    };
+    let mut missing_sender_id = false;
     let mut path = m.working_path.duplicate();
     let mut installs = Vec::new();
     let mut new_rekey = None;
@@ -401,22 +414,19 @@ fn process_content(
             let (encr, kwa, [gsk_e, gsk_a, gsk_w]) = rekey_sa_keys(p, &keymat)?;
             // A new AUTH_KEY applies from the next message on (the one carrying it was
             // verified with the old key).
-            let auth = match (&rs.auth, new_auth_key) {
-                (RekeyAuth::Signature(old), Some(der)) => RekeyAuth::Signature(
-                    VerifyingKey::from_spki_der(old.alg(), der)
-                        .map_err(|e| malformed(format!("AUTH_KEY: {e}")))?,
-                ),
-                (RekeyAuth::Signature(old), None) => RekeyAuth::Signature(
-                    VerifyingKey::from_spki_der(
-                        old.alg(),
-                        &old.spki_der().map_err(|e| malformed(e.to_string()))?,
-                    )
-                    .map_err(|e| malformed(e.to_string()))?,
-                ),
-                (RekeyAuth::Implicit, None) => RekeyAuth::Implicit,
-                (RekeyAuth::Implicit, Some(_)) => {
-                    return Err(malformed("AUTH_KEY with implicit authentication").into())
-                }
+            // The new Rekey SA keeps the signing key, or takes the rolled one.
+            let auth = match rolled_auth.take() {
+                Some(a) => a,
+                None => match &rs.auth {
+                    RekeyAuth::Implicit => RekeyAuth::Implicit,
+                    RekeyAuth::Signature(old) => RekeyAuth::Signature(
+                        VerifyingKey::from_spki_der(
+                            old.alg(),
+                            &old.spki_der().map_err(|e| malformed(e.to_string()))?,
+                        )
+                        .map_err(|e| malformed(e.to_string()))?,
+                    ),
+                },
             };
             let mut spi = [0u8; 16];
             spi.copy_from_slice(&p.policy.spi);
@@ -454,6 +464,14 @@ fn process_content(
                 ))
                 .into());
             }
+            let counter_mode = p.encr.is_some_and(|e| e.is_counter_mode())
+                || p.integ.is_some_and(crate::suite::integ_is_counter_mode);
+            let sender = matches!(m.config.role, super::config::SenderRole::Sender { .. });
+            if sender && counter_mode && m.sender_ids.is_empty() {
+                // §2.4.1.4: MUST NOT install it, MUST register again.
+                missing_sender_id = true;
+                continue;
+            }
             installs.push(data_sa_install(p, &keymat, place, now)?);
         }
     }
@@ -465,16 +483,22 @@ fn process_content(
         match d.protocol {
             ProtocolId::GIKE_UPDATE if zero => excluded = Some(reregister_at(now)),
             ProtocolId::ESP | ProtocolId::AH if zero => {
-                removals.extend(m.data_sa_spis.iter().map(|s| SaRemoval {
-                    protocol: d.protocol,
-                    spi: s.to_vec(),
-                    at: now.plus_secs(dtd),
-                }))
+                removals.extend(m.sa_protocols.iter().filter(|(_, p)| *p == d.protocol).map(
+                    |(s, _)| SaRemoval {
+                        protocol: d.protocol,
+                        spi: s.to_vec(),
+                        at: now.plus_secs(dtd),
+                    },
+                ))
             }
             ProtocolId::ESP | ProtocolId::AH => removals.extend(
                 d.spis
                     .iter()
-                    .filter(|s| m.data_sa_spis.iter().any(|x| x[..] == s[..]))
+                    .filter(|s| {
+                        m.sa_protocols
+                            .iter()
+                            .any(|(x, p)| x[..] == s[..] && *p == d.protocol)
+                    })
                     .map(|s| SaRemoval {
                         protocol: d.protocol,
                         spi: s.clone(),
@@ -509,6 +533,9 @@ fn process_content(
         m.previous_rekey = None;
     } else {
         m.working_path = path;
+        if let (Some(a), Some(cur)) = (rolled_auth.take(), m.rekey.as_mut()) {
+            cur.auth = a;
+        }
         if let Some(r) = new_rekey {
             if let Some(old) = m.rekey.replace(r) {
                 removals.push(SaRemoval {
@@ -526,6 +553,10 @@ fn process_content(
         m.data_sa_spis
             .retain(|s| !removals.iter().any(|r| r.spi[..] == s[..]));
         m.data_sa_spis.extend(installs.iter().map(|i| i.spi));
+        m.sa_protocols
+            .retain(|(s, _)| !removals.iter().any(|r| r.spi[..] == s[..]));
+        m.sa_protocols
+            .extend(installs.iter().map(|i| (i.spi, i.protocol)));
         // Timers: replaced SAs no longer need a soft limit; the new ones do.
         for r in &removals {
             m.timers.forget(&r.spi);
@@ -546,9 +577,12 @@ fn process_content(
         }
         m.timers.removals.extend(removals.iter().cloned());
     }
+    if missing_sender_id && excluded.is_none() {
+        m.timers.reregister = Some((now, super::timers::ReRegisterReason::NoSenderId));
+    }
     if let Some(at) = excluded {
         m.timers.soft_limits.clear();
-        m.timers.reregister_at = Some(at);
+        m.timers.reregister = Some((at, super::timers::ReRegisterReason::Excluded));
     }
     Ok(RekeyResult {
         group: group.clone(),

@@ -14,6 +14,9 @@ use crate::wire::ProtocolId;
 pub enum ReRegisterReason {
     /// It was excluded (no key chain to a new KEK, or a Delete of GIKE_UPDATE SPI 0).
     Excluded,
+    /// A rekey brought a counter-mode SA this sender has no Sender-ID for; it was not
+    /// installed (RFC 9838 §2.4.1.4).
+    NoSenderId,
     /// An SA is about to expire and no rekey replaced it (a GSA_REKEY was probably lost).
     LifetimeEnding {
         /// The SA's SPI.
@@ -46,7 +49,7 @@ pub enum GmAction {
 #[derive(Debug, Default)]
 pub(crate) struct MemberTimers {
     pub(crate) removals: Vec<SaRemoval>,
-    pub(crate) reregister_at: Option<Time>,
+    pub(crate) reregister: Option<(Time, ReRegisterReason)>,
     /// (SPI, soft limit): re-register if still current then.
     pub(crate) soft_limits: Vec<(Vec<u8>, Time)>,
 }
@@ -63,7 +66,10 @@ impl MemberTimers {
     fn next(&self) -> Option<Time> {
         let removals = self.removals.iter().map(|r| r.at);
         let soft = self.soft_limits.iter().map(|(_, t)| *t);
-        removals.chain(soft).chain(self.reregister_at).min()
+        removals
+            .chain(soft)
+            .chain(self.reregister.as_ref().map(|(t, _)| *t))
+            .min()
     }
 
     /// An SA is gone or replaced: no soft limit for it any more.
@@ -91,12 +97,13 @@ impl GroupMember {
                 protocol: r.protocol,
                 spi: r.spi,
             }));
-            if t.reregister_at.is_some_and(|at| at <= now) {
-                t.reregister_at = None;
-                out.push(GmAction::ReRegister {
-                    group: group.clone(),
-                    reason: ReRegisterReason::Excluded,
-                });
+            if t.reregister.as_ref().is_some_and(|(at, _)| *at <= now) {
+                if let Some((_, reason)) = t.reregister.take() {
+                    out.push(GmAction::ReRegister {
+                        group: group.clone(),
+                        reason,
+                    });
+                }
             }
             if let Some((spi, _)) = t.soft_limits.iter().find(|(_, at)| *at <= now).cloned() {
                 // One request is enough: a registration replaces every SA of the group.
