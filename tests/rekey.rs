@@ -986,3 +986,34 @@ fn counter_mode_without_sender_id_and_protocol_scoped_deletes() {
     assert_eq!(r.removals[0].spi, esp_spi.to_vec());
     assert_eq!(r.removals[0].at, t.plus_secs(10));
 }
+
+#[test]
+fn exclusion_in_an_inband_group_rekeys_only_the_remaining_members() {
+    let mut c = group_config("inb", None);
+    c.rekey = None;
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let group = Identity::key_id("inb");
+    let a = join(&mut gcks, "inb", "a", true, T0);
+    let x = join(&mut gcks, "inb", "x", true, T0);
+    let before = gcks.group(&group).unwrap().data_sa_spis();
+    let out = gcks
+        .exclude(&group, std::slice::from_ref(&x.id), T0.plus_secs(1))
+        .unwrap();
+    let [GcksOutput::InbandRekeyNeeded { members, .. }] = out.as_slice() else {
+        panic!("{out:?}")
+    };
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].0, a.id);
+    assert!(gcks
+        .group(&group)
+        .unwrap()
+        .data_sa_spis()
+        .iter()
+        .all(|s| !before.contains(s)));
+    assert!(
+        gcks.exclude(&group, std::slice::from_ref(&x.id), T0.plus_secs(2))
+            .is_err(),
+        "no longer a member"
+    );
+}

@@ -465,8 +465,20 @@ impl Gcks {
     ) -> Result<Vec<GcksOutput>, GcksError> {
         let in_use = self.spi_snapshot();
         let g = self.group_mut(group)?;
+        if let Some(m) = members.iter().find(|m| !g.members.contains_key(*m)) {
+            return Err(GcksError::UnknownMember(m.clone()));
+        }
         if g.rekey_sa.is_none() {
-            return Err(GcksError::NoRekeySa(group.clone()));
+            // Inband-only group: new SAs, sent over the IKE SA of every remaining member
+            // (RFC 9838 §2.4.2); the excluded ones simply get nothing.
+            for m in members {
+                g.members.remove(m);
+            }
+            log::info!(
+                "group {group}: excluded {} member(s), inband rekey",
+                members.len()
+            );
+            return rekey_group(g, &in_use, now);
         }
         let mut leaves = Vec::with_capacity(members.len());
         for m in members {
