@@ -38,7 +38,7 @@ impl IkeSaContext {
         kwa: Kwa,
         peer: Identity,
     ) -> Result<Self, CryptoError> {
-        let gsk_w = gsk_w(prf, sk_d, kwa.kwk_len())?;
+        let gsk_w = gsk_w(prf, sk_d, kwa)?;
         Ok(IkeSaContext {
             spi_i,
             spi_r,

@@ -82,6 +82,21 @@ pub fn sk_algorithms(
     Ok((encr_alg, integ_alg))
 }
 
+/// The SK protector of an SA described by its policy algorithms (the Rekey SA of
+/// GSA_REKEY, RFC 9838 §3.4: GSK_e and GSK_a used as SK_e and SK_a in one direction).
+pub fn protector_for(
+    encr: crate::suite::EncrSpec,
+    integ: Option<IntegId>,
+    sk_e: &[u8],
+    sk_a: &[u8],
+) -> Result<SkProtector, ProtectError> {
+    let integ = integ
+        .filter(|i| *i != IntegId::NONE)
+        .map(|i| Transform::new(TransformType::INTEG, i.0));
+    let (e, i) = sk_algorithms(&encr.transform(), integ.as_ref())?;
+    Ok(SkProtector::new(e, i, sk_e, sk_a)?)
+}
+
 /// Builds a complete message: `header`, then an SK payload protecting `inner`, with a
 /// fresh random IV. Retransmissions (RFC 9838 §2.4.1.3) resend the returned octets; they
 /// never seal again.

@@ -15,6 +15,7 @@ use gikev2::crypto::ike_keys::{
     child_sa_keymat, derive_ike_keys, gsk_w, sk_w_psp, skeyseed, skeyseed_rekey, GSK_W_LABEL,
     SK_W_PSP_LABEL,
 };
+use gikev2::crypto::keywrap::Kwa;
 use gikev2::crypto::prf::PrfAlg;
 use gikev2::crypto::CryptoError;
 
@@ -783,12 +784,16 @@ fn gsk_w_label_and_derivation() {
     assert_eq!(&SK_W_PSP_LABEL[..], b"Key Wrap for PSP");
     for alg in [PrfAlg::HmacSha256, PrfAlg::HmacSha384, PrfAlg::HmacSha512] {
         let sk_d = vec![0x5a; alg.output_len()];
-        for len in [16, 24, 32] {
-            let w = gsk_w(alg, &sk_d, len).unwrap();
+        for (kwa, len) in [
+            (Kwa::Kw5649_128, 16),
+            (Kwa::Kw5649_192, 24),
+            (Kwa::Kw5649_256, 32),
+        ] {
+            let w = gsk_w(alg, &sk_d, kwa).unwrap();
             assert_eq!(w.len(), len);
             let expect = alg.prf_plus(&sk_d, GSK_W_LABEL, len).unwrap();
             assert_eq!(w.as_bytes(), &expect[..]);
-            let p = sk_w_psp(alg, &sk_d, len).unwrap();
+            let p = sk_w_psp(alg, &sk_d, kwa).unwrap();
             assert_eq!(
                 p.as_bytes(),
                 &alg.prf_plus(&sk_d, SK_W_PSP_LABEL, len).unwrap()[..]
@@ -796,14 +801,17 @@ fn gsk_w_label_and_derivation() {
             assert!(!w.ct_eq(&p));
         }
         // A shorter GSK_w is a prefix of a longer one (same prf+ stream).
-        let w16 = gsk_w(alg, &sk_d, 16).unwrap();
-        let w32 = gsk_w(alg, &sk_d, 32).unwrap();
+        let w16 = gsk_w(alg, &sk_d, Kwa::Kw5649_128).unwrap();
+        let w32 = gsk_w(alg, &sk_d, Kwa::Kw5649_256).unwrap();
         assert_eq!(w16.as_bytes(), &w32.as_bytes()[..16]);
     }
-    assert!(matches!(
-        gsk_w(PrfAlg::HmacSha256, &[1; 32], 65),
-        Err(CryptoError::InvalidLength { .. })
-    ));
+    // KW_ARX keys are 32 octets too (RFC 9838 §4.4.2.1.2).
+    assert_eq!(
+        gsk_w(PrfAlg::HmacSha256, &[1; 32], Kwa::KwArx)
+            .unwrap()
+            .len(),
+        32
+    );
 }
 
 #[test]

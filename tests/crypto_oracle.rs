@@ -323,7 +323,12 @@ fn key_derivation_matches_oracle() {
         (PrfAlg::HmacSha512, "sha512"),
     ] {
         let sk_d = Key::random(alg.output_len()).unwrap();
-        let w = gsk_w(alg, sk_d.as_bytes(), 32).unwrap();
+        let w = gsk_w(
+            alg,
+            sk_d.as_bytes(),
+            gikev2::crypto::keywrap::Kwa::Kw5649_256,
+        )
+        .unwrap();
         cmds.push(cmd(&[
             "prf-plus",
             "--hash",

@@ -266,3 +266,19 @@ fn pkcs8_round_trip() {
         CryptoError::InvalidKey("malformed PKCS#8 private key")
     );
 }
+
+/// An id-RSASSA-PSS key restricted to other parameters (SHA-384) is refused for
+/// RSASSA-PSS with SHA-256: its AlgorithmIdentifier must be the signature algorithm's.
+#[test]
+fn rsa_pss_key_with_other_parameters_is_refused() {
+    let der = include_bytes!("data/crypto/rsa_pss_sha384_2048.spki.der");
+    assert_eq!(
+        VerifyingKey::from_spki_der(SignatureAlg::RsaPssSha256, der).unwrap_err(),
+        CryptoError::InvalidKey(
+            "id-RSASSA-PSS parameters other than SHA-256, MGF1-SHA-256, salt 32"
+        )
+    );
+    // The accepted key keeps its SubjectPublicKeyInfo as received.
+    let vk = VerifyingKey::from_spki_der(SignatureAlg::RsaPssSha256, RSA_PSS_SPKI_DER).unwrap();
+    assert_eq!(vk.spki_der().unwrap(), RSA_PSS_SPKI_DER);
+}

@@ -4,6 +4,7 @@
 use zeroize::Zeroizing;
 
 use super::error::{CryptoError, Result};
+use super::keywrap::Kwa;
 use super::prf::PrfAlg;
 use super::secret::Key;
 
@@ -130,16 +131,17 @@ pub fn child_sa_keymat(
 }
 
 /// The default KWK of a unicast IKE SA: `GSK_w = prf+(SK_d, "Key Wrap for G-IKEv2")`
-/// (RFC 9838 §3.1), truncated to the key size of the negotiated KWA (`kwk_len`: 16, 24 or
-/// 32 octets, see [`super::keywrap::Kwa::kwk_len`]).
-pub fn gsk_w(prf: PrfAlg, sk_d: &[u8], kwk_len: usize) -> Result<Key> {
-    label_key(prf, sk_d, GSK_W_LABEL, kwk_len)
+/// (RFC 9838 §3.1), as long as the key of the KWA negotiated in IKE_SA_INIT (16, 24 or 32
+/// octets, [`Kwa::kwk_len`]). Taking the algorithm rather than a length keeps a caller from
+/// passing, say, the PRF's output length.
+pub fn gsk_w(prf: PrfAlg, sk_d: &[u8], kwa: Kwa) -> Result<Key> {
+    label_key(prf, sk_d, GSK_W_LABEL, kwa.kwk_len())
 }
 
 /// The PSP key wrap key: `SK_w = prf+(SK_d, "Key Wrap for PSP")`
-/// (draft-smyslov-ipsecme-ikev2-psp, "key wrapping"), truncated to the KWA key size `kwk_len`.
-pub fn sk_w_psp(prf: PrfAlg, sk_d: &[u8], kwk_len: usize) -> Result<Key> {
-    label_key(prf, sk_d, SK_W_PSP_LABEL, kwk_len)
+/// (draft-smyslov-ipsecme-ikev2-psp, "key wrapping"), as long as the KWA's key.
+pub fn sk_w_psp(prf: PrfAlg, sk_d: &[u8], kwa: Kwa) -> Result<Key> {
+    label_key(prf, sk_d, SK_W_PSP_LABEL, kwa.kwk_len())
 }
 
 fn label_key(prf: PrfAlg, sk_d: &[u8], label: &[u8], len: usize) -> Result<Key> {

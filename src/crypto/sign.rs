@@ -224,6 +224,9 @@ impl SigningKey {
 pub struct VerifyingKey {
     alg: SignatureAlg,
     pkey: PKey<Public>,
+    /// The SubjectPublicKeyInfo as received (re-encoding an id-RSASSA-PSS key would give
+    /// rsaEncryption).
+    spki: Vec<u8>,
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -245,29 +248,44 @@ impl VerifyingKey {
         if der_sequence_len(der) != Some(der.len()) {
             return Err(CryptoError::InvalidKey("malformed SubjectPublicKeyInfo"));
         }
-        let pkey = {
-            // OpenSSL 3.0's decoder occasionally fails on a valid id-RSASSA-PSS SPKI when
-            // threads decode at the same time (seen in the test suite: about 1 run in 15
-            // in parallel, never serially). Decoding a public key is rare (registration,
-            // AUTH_KEY roll-over), so one process-wide lock costs nothing measurable.
-            static DECODE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-            let _guard = DECODE.lock().unwrap_or_else(|e| e.into_inner());
-            PKey::public_key_from_der(der)
-                .map_err(|_| CryptoError::InvalidKey("malformed SubjectPublicKeyInfo"))?
+        let pkey = match spki_parts(der) {
+            // id-RSASSA-PSS: decoded without OpenSSL's key decoder, which in 3.0 fails now
+            // and then on such keys while other threads use RSA keys (about 1 test run in
+            // 15). The AlgorithmIdentifier must be exactly the one of the signature
+            // algorithm (stricter than OpenSSL's own checks: same hash, MGF1 hash and salt),
+            // and the key is the PKCS #1 RSAPublicKey inside the BIT STRING.
+            Some((aid, key)) if aid_is_rsassa_pss(aid) => {
+                if spki_algorithm_has_params(der) != Some(true) {
+                    // RFC 9838 §4.5.3.2: an id-RSASSA-PSS AUTH_KEY MUST carry the params.
+                    return Err(CryptoError::InvalidKey(
+                        "id-RSASSA-PSS key without RSASSA-PSS-params",
+                    ));
+                }
+                if alg != SignatureAlg::RsaPssSha256
+                    || (aid != AID_RSA_PSS_SHA256 && aid != AID_RSA_PSS_SHA256_WITH_TRAILER)
+                {
+                    return Err(CryptoError::InvalidKey(
+                        "id-RSASSA-PSS parameters other than SHA-256, MGF1-SHA-256, salt 32",
+                    ));
+                }
+                let rsa = Rsa::public_key_from_der_pkcs1(key)
+                    .map_err(|_| CryptoError::InvalidKey("malformed SubjectPublicKeyInfo"))?;
+                PKey::from_rsa(rsa)?
+            }
+            _ => PKey::public_key_from_der(der)
+                .map_err(|_| CryptoError::InvalidKey("malformed SubjectPublicKeyInfo"))?,
         };
         alg.check_key(&pkey)?;
-        // RFC 9838 §4.5.3.2: an id-RSASSA-PSS AUTH_KEY MUST carry RSASSA-PSS-params.
-        if pkey.id() == Id::RSA_PSS && spki_algorithm_has_params(der) != Some(true) {
-            return Err(CryptoError::InvalidKey(
-                "id-RSASSA-PSS key without RSASSA-PSS-params",
-            ));
-        }
         if alg == SignatureAlg::EcdsaP256Sha256 {
             pkey.ec_key()
                 .and_then(|k| k.check_key())
                 .map_err(|_| CryptoError::InvalidKey("invalid P-256 public key"))?;
         }
-        Ok(VerifyingKey { alg, pkey })
+        Ok(VerifyingKey {
+            alg,
+            pkey,
+            spki: der.to_vec(),
+        })
     }
 
     /// The signature algorithm.
@@ -275,9 +293,9 @@ impl VerifyingKey {
         self.alg
     }
 
-    /// The key as DER `SubjectPublicKeyInfo`.
+    /// The key as DER `SubjectPublicKeyInfo`, as it was received.
     pub fn spki_der(&self) -> Result<Vec<u8>> {
-        Ok(self.pkey.public_key_to_der()?)
+        Ok(self.spki.clone())
     }
 
     /// Upper bound on the signature length in octets (see [`SigningKey::max_signature_len`]).
@@ -334,6 +352,37 @@ fn der_header(der: &[u8], tag: u8) -> Option<(usize, usize)> {
 /// Total length of the DER SEQUENCE at the start of `der`.
 fn der_sequence_len(der: &[u8]) -> Option<usize> {
     der_header(der, 0x30).map(|(h, l)| h + l)
+}
+
+/// The AlgorithmIdentifier (whole DER element) and the subjectPublicKey contents (after
+/// the unused-bits octet, which must be 0) of a DER SubjectPublicKeyInfo.
+fn spki_parts(spki: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (h, l) = der_header(spki, 0x30)?;
+    let body = spki.get(h..h + l)?;
+    let (ah, al) = der_header(body, 0x30)?;
+    let aid = body.get(..ah + al)?;
+    let rest = body.get(ah + al..)?;
+    let (bh, bl) = der_header(rest, 0x03)?;
+    if bh + bl != rest.len() {
+        return None;
+    }
+    let bits = rest.get(bh..bh + bl)?;
+    match bits.split_first() {
+        Some((0, key)) => Some((aid, key)),
+        _ => None,
+    }
+}
+
+/// OID 1.2.840.113549.1.1.10, id-RSASSA-PSS, as a DER element.
+const OID_RSASSA_PSS: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a,
+];
+
+/// Whether an AlgorithmIdentifier names id-RSASSA-PSS.
+fn aid_is_rsassa_pss(aid: &[u8]) -> bool {
+    der_header(aid, 0x30)
+        .and_then(|(h, _)| aid.get(h..h + OID_RSASSA_PSS.len()))
+        .is_some_and(|oid| oid == OID_RSASSA_PSS)
 }
 
 /// Whether the AlgorithmIdentifier of a DER SubjectPublicKeyInfo carries parameters.

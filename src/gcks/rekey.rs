@@ -12,7 +12,7 @@ use super::config::GcAuth;
 use super::group::{wire_key, DataSa, Group, RekeySa};
 use super::{Gcks, GcksError};
 use crate::crypto::keywrap::KeyWrapper;
-use crate::crypto::sk::{EncrAlg, IntegAlg, SkProtector};
+use crate::crypto::sk::SkProtector;
 use crate::gsa_rekey::{self, Authenticator};
 use crate::identity::{GroupId, Identity};
 use crate::ike_sa::IkeSaContext;
@@ -78,28 +78,24 @@ impl RekeySa {
             .rekey
             .as_ref()
             .ok_or_else(|| GcksError::NoRekeySa(group.config.id.clone()))?;
-        let encr = EncrAlg::from_transform(r.encr.id.0, r.encr.key_bits).ok_or(
-            GcksError::Crypto(crate::crypto::CryptoError::Unsupported("Rekey SA cipher")),
-        )?;
-        let integ = r
-            .integ
-            .filter(|i| i.0 != 0)
-            .map(|i| {
-                IntegAlg::from_transform_id(i.0).ok_or(GcksError::Crypto(
-                    crate::crypto::CryptoError::Unsupported("Rekey SA integrity"),
-                ))
-            })
-            .transpose()?;
         let e_len = r.encr.key_len().unwrap_or(0);
         let a_len = r.integ.and_then(integ_key_len).unwrap_or(0);
         let k = self.keymat.as_bytes();
-        let (gsk_e, gsk_a) = (k.get(..e_len), k.get(e_len..e_len + a_len));
-        match (gsk_e, gsk_a) {
-            (Some(e), Some(a)) => Ok(SkProtector::new(encr, integ, e, a)?),
-            _ => Err(GcksError::Crypto(crate::crypto::CryptoError::InvalidKey(
+        let (Some(gsk_e), Some(gsk_a)) = (k.get(..e_len), k.get(e_len..e_len + a_len)) else {
+            return Err(GcksError::Crypto(crate::crypto::CryptoError::InvalidKey(
                 "Rekey SA KEYMAT",
-            ))),
-        }
+            )));
+        };
+        crate::protect::protector_for(r.encr, r.integ, gsk_e, gsk_a).map_err(|e| match e {
+            crate::protect::ProtectError::Crypto(c) => GcksError::Crypto(c),
+            other => GcksError::Crypto(crate::crypto::CryptoError::Unsupported(
+                if matches!(other, crate::protect::ProtectError::UnsupportedAlgorithm(_)) {
+                    "Rekey SA algorithm"
+                } else {
+                    "Rekey SA protection"
+                },
+            )),
+        })
     }
 
     /// GSK_w: the last part of the KEYMAT (RFC 9838 §3.4).

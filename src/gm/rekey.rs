@@ -15,12 +15,12 @@ use super::response::{
 use super::{GmError, GroupMember};
 use crate::crypto::keywrap::unwrap;
 use crate::crypto::sign::VerifyingKey;
-use crate::crypto::sk::{EncrAlg, IntegAlg, SkProtector};
+use crate::crypto::sk::SkProtector;
 use crate::gsa_rekey::RekeyMessageError;
 use crate::identity::GroupId;
 use crate::lkh::{PathError, WrappedKeyIn};
 use crate::time::Time;
-use crate::wire::{self, GroupPolicy, IntegId, KeyBag, MemberKeyBagAttr, PayloadBody, ProtocolId};
+use crate::wire::{self, GroupPolicy, KeyBag, MemberKeyBagAttr, PayloadBody, ProtocolId};
 use std::fmt;
 
 /// An SA the member must remove, and when (now + GWP_DTD, RFC 9838 §4.4.3.1.1).
@@ -93,17 +93,13 @@ impl RekeySaState {
     }
 
     fn protector(&self) -> Result<SkProtector, GmRekeyError> {
-        let encr = EncrAlg::from_transform(self.encr.id.0, self.encr.key_bits)
-            .ok_or_else(|| GmRekeyError::Content(malformed("Rekey SA cipher")))?;
-        let integ = match self.integ.filter(|i| *i != IntegId::NONE) {
-            None => None,
-            Some(i) => Some(
-                IntegAlg::from_transform_id(i.0)
-                    .ok_or_else(|| GmRekeyError::Content(malformed("Rekey SA integrity")))?,
-            ),
-        };
-        SkProtector::new(encr, integ, self.gsk_e.as_bytes(), self.gsk_a.as_bytes())
-            .map_err(|e| GmRekeyError::Message(RekeyMessageError::Crypto(e)))
+        crate::protect::protector_for(
+            self.encr,
+            self.integ,
+            self.gsk_e.as_bytes(),
+            self.gsk_a.as_bytes(),
+        )
+        .map_err(|e| GmRekeyError::Content(malformed(format!("Rekey SA keys: {e}"))))
     }
 }
 
