@@ -4,147 +4,21 @@
 //! leaves the member's state unchanged.
 
 use gikev2::crypto::keywrap::Kwa;
-use gikev2::crypto::prf::PrfAlg;
 use gikev2::crypto::sign::{SignatureAlg, SigningKey};
-use gikev2::crypto::sk::{EncrAlg, SkProtector};
-use gikev2::gcks::{
-    DataPolicyConfig, DataProtocol, GcAuth, Gcks, GcksOutput, GroupConfig, RekeyMessage,
-    RekeyPolicyConfig,
-};
+use gikev2::gcks::{Gcks, GcksOutput, RekeyMessage};
 use gikev2::gm::{GmRekeyError, GroupMember, MembershipConfig, ResponseOutcome};
-use gikev2::gsa_rekey::{self, Authenticator, RekeyMessageError};
-use gikev2::identity::{Identity, IdentityPattern};
-use gikev2::ike_sa::IkeSaContext;
+use gikev2::gsa_rekey::{Authenticator, RekeyMessageError};
+use gikev2::identity::Identity;
 use gikev2::suite::EncrSpec;
-use gikev2::time::Time;
 use gikev2::wire::{
     self, EncrId, ExchangeType, GroupKeyBag, GroupKeyBagAttr, KdPayload, KeyBag, Payload,
     PayloadBody, ProtocolId, SnId, TrafficSelector, WrappedKey,
 };
 use std::net::Ipv4Addr;
 
-const T0: Time = Time::from_secs(1_000);
+mod common;
 
-fn group_config(name: &str, signing: Option<SigningKey>) -> GroupConfig {
-    let mut c = GroupConfig::new(Identity::key_id(name));
-    c.data_policies.push(DataPolicyConfig {
-        name: "video".into(),
-        protocol: DataProtocol::Esp,
-        encr: Some(EncrSpec::with_bits(EncrId::ENCR_AES_GCM_16, 256)),
-        integ: None,
-        sn: SnId::UNSPECIFIED32,
-        src: TrafficSelector::ipv4_host(Ipv4Addr::new(10, 0, 0, 1), 0, None),
-        dst: TrafficSelector::ipv4_host(Ipv4Addr::new(239, 192, 0, 1), 17, Some(5000)),
-        lifetime_secs: 3600,
-    });
-    c.rekey = Some(RekeyPolicyConfig {
-        encr: EncrSpec::with_bits(EncrId::ENCR_AES_GCM_16, 256),
-        integ: None,
-        kwa: Kwa::Kw5649_256,
-        auth: match signing {
-            Some(k) => GcAuth::Signature(k),
-            None => GcAuth::Implicit,
-        },
-        src: TrafficSelector::ipv4_host(Ipv4Addr::new(10, 0, 0, 1), 17, Some(848)),
-        dst: TrafficSelector::ipv4_host(Ipv4Addr::new(239, 192, 0, 100), 17, Some(848)),
-        lifetime_secs: 7200,
-    });
-    c.atd_secs = Some(2);
-    c.dtd_secs = Some(10);
-    c.authorized = vec![IdentityPattern::Any];
-    c.rekey_behaviour.lkh_degree = 2;
-    c
-}
-
-struct Member {
-    id: Identity,
-    at_gcks: IkeSaContext,
-    gm: GroupMember,
-    cfg: MembershipConfig,
-}
-
-fn join(gcks: &mut Gcks, group: &str, name: &str, implicit: bool, now: Time) -> Member {
-    let id = Identity::fqdn(name);
-    let prf = PrfAlg::HmacSha256;
-    let mat = prf.prf_plus(b"rekey test", name.as_bytes(), 48).unwrap();
-    let (spi_i, spi_r) = (mat[..8].try_into().unwrap(), mat[8..16].try_into().unwrap());
-    let at_gcks =
-        IkeSaContext::new(spi_i, spi_r, prf, &mat[16..], Kwa::Kw5649_256, id.clone()).unwrap();
-    let at_gm = IkeSaContext::new(
-        spi_i,
-        spi_r,
-        prf,
-        &mat[16..],
-        Kwa::Kw5649_256,
-        Identity::fqdn("gcks"),
-    )
-    .unwrap();
-    let mut gm = GroupMember::new(at_gm);
-    let mut cfg = MembershipConfig::receiver(Identity::key_id(group));
-    cfg.accept.implicit_auth = implicit;
-    let req = gm.join_request(&cfg);
-    let resp = gcks.handle_request(&at_gcks, ExchangeType::GSA_AUTH, &req, now);
-    let (first, bytes) = wire::encode_payloads(&resp.payloads).unwrap();
-    let decoded = wire::decode_payloads(first, &bytes).unwrap();
-    assert!(matches!(
-        gm.process_response(&cfg.group, &decoded, now),
-        Ok(ResponseOutcome::Registered(_))
-    ));
-    Member {
-        id,
-        at_gcks,
-        gm,
-        cfg,
-    }
-}
-
-fn messages(out: &[GcksOutput]) -> Vec<&RekeyMessage> {
-    out.iter()
-        .filter_map(|o| match o {
-            GcksOutput::Multicast(m) => Some(m),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Feeds every datagram of `msgs` to `m`; returns the results of completed messages.
-fn deliver(
-    m: &mut Member,
-    msgs: &[&RekeyMessage],
-    now: Time,
-) -> Vec<Result<gikev2::gm::RekeyResult, GmRekeyError>> {
-    let mut out = Vec::new();
-    for msg in msgs {
-        for d in &msg.datagrams {
-            match m.gm.process_gsa_rekey(d, now) {
-                Ok(None) => {}
-                Ok(Some(r)) => out.push(Ok(r)),
-                Err(e) => out.push(Err(e)),
-            }
-        }
-    }
-    out
-}
-
-/// The member holds exactly the key server's current keys.
-fn in_sync(gcks: &Gcks, m: &Member) -> bool {
-    let g = gcks.group(&m.cfg.group).unwrap();
-    let Some(ms) = m.gm.membership(&m.cfg.group) else {
-        return false;
-    };
-    let Some(rk) = ms.rekey.as_ref() else {
-        return false;
-    };
-    let kek = [
-        rk.gsk_e.as_bytes(),
-        rk.gsk_a.as_bytes(),
-        rk.gsk_w.as_bytes(),
-    ]
-    .concat();
-    Some(rk.spi) == g.rekey_sa_spi()
-        && kek == g.rekey_sa_keymat().unwrap().as_bytes()
-        && g.data_sa_spis().iter().all(|s| ms.data_sa_spis.contains(s))
-}
+use common::group::{deliver, forged, group_config, ike_pair, in_sync, join, messages, Member, T0};
 
 #[test]
 fn exclusion_rekeys_everyone_but_the_excluded_member() {
@@ -294,25 +168,6 @@ fn late_joiner_gets_the_initial_message_id() {
             .unwrap();
     assert_eq!(rk.next_message_id, 1, "GSA_INITIAL_MESSAGE_ID");
     assert!(in_sync(&gcks, &c) && in_sync(&gcks, &a));
-}
-
-fn forged(
-    spi: &[u8; 16],
-    id: u32,
-    inner: &[Payload],
-    keymat: &[u8],
-    auth: Authenticator<'_>,
-) -> Vec<u8> {
-    let p = SkProtector::new(
-        EncrAlg::AesGcm16 { key_bits: 256 },
-        None,
-        &keymat[..36],
-        &[],
-    )
-    .unwrap();
-    gsa_rekey::build(spi, id, inner, &p, auth, None)
-        .unwrap()
-        .remove(0)
 }
 
 #[test]
@@ -584,21 +439,7 @@ fn seeded_churn_keeps_members_in_sync_and_excluded_ones_out() {
             serial += 1;
             let name = format!("c{serial}");
             let id = Identity::fqdn(&name);
-            let prf = PrfAlg::HmacSha256;
-            let mat = prf.prf_plus(b"churn", name.as_bytes(), 48).unwrap();
-            let (spi_i, spi_r) = (mat[..8].try_into().unwrap(), mat[8..16].try_into().unwrap());
-            let at_gcks =
-                IkeSaContext::new(spi_i, spi_r, prf, &mat[16..], Kwa::Kw5649_256, id.clone())
-                    .unwrap();
-            let at_gm = IkeSaContext::new(
-                spi_i,
-                spi_r,
-                prf,
-                &mat[16..],
-                Kwa::Kw5649_256,
-                Identity::fqdn("gcks"),
-            )
-            .unwrap();
+            let (at_gcks, at_gm) = ike_pair(&name, "churn");
             let mut gm = GroupMember::new(at_gm);
             let mut cfg = MembershipConfig::receiver(group.clone());
             cfg.accept.implicit_auth = true;
@@ -866,23 +707,7 @@ fn counter_mode_without_sender_id_and_protocol_scoped_deletes() {
     gcks.add_group(c, T0).unwrap();
     let group = Identity::key_id("cbc");
     // A sender: no Sender-ID, since no SA uses a counter mode.
-    let (at_gcks, at_gm) = {
-        let prf = PrfAlg::HmacSha256;
-        let mat = prf.prf_plus(b"rekey test", b"s", 48).unwrap();
-        let (i, r) = (mat[..8].try_into().unwrap(), mat[8..16].try_into().unwrap());
-        (
-            IkeSaContext::new(i, r, prf, &mat[16..], Kwa::Kw5649_256, Identity::fqdn("s")).unwrap(),
-            IkeSaContext::new(
-                i,
-                r,
-                prf,
-                &mat[16..],
-                Kwa::Kw5649_256,
-                Identity::fqdn("gcks"),
-            )
-            .unwrap(),
-        )
-    };
+    let (at_gcks, at_gm) = ike_pair("s", "rekey test");
     let mut gm = GroupMember::new(at_gm);
     let mut cfg = MembershipConfig::sender(group.clone(), 1);
     cfg.accept.implicit_auth = true;

@@ -1,146 +1,32 @@
 //! Attacks found by a review of the rekey work, kept as regression tests: each builds the
 //! attack and asserts it fails.
 use gikev2::crypto::keywrap::{unwrap, wrap, Kwa};
-use gikev2::crypto::prf::PrfAlg;
 use gikev2::crypto::sign::{SignatureAlg, SigningKey};
 use gikev2::crypto::sk::{EncrAlg, SkProtector};
-use gikev2::gcks::{
-    DataPolicyConfig, DataProtocol, GcAuth, Gcks, GcksOutput, GroupConfig, RekeyMessage,
-    RekeyPolicyConfig,
-};
+use gikev2::gcks::{Gcks, GcksOutput, GroupConfig, RekeyMessage};
 use gikev2::gm::{GroupMember, MembershipConfig, RekeySaState, ResponseOutcome};
 use gikev2::gsa_rekey::{self, Authenticator};
-use gikev2::identity::{Identity, IdentityPattern};
-use gikev2::ike_sa::IkeSaContext;
+use gikev2::identity::Identity;
 use gikev2::lkh::WrappedKeyIn;
-use gikev2::suite::EncrSpec;
-use gikev2::time::Time;
 use gikev2::wire::{
     self, EncrId, ExchangeType, GroupKeyBag, GroupKeyBagAttr, GroupPolicy, KdPayload, KeyBag,
-    NotifyType, Payload, PayloadBody, ProtocolId, SnId, TrafficSelector, WrappedKey,
+    NotifyType, Payload, PayloadBody, ProtocolId, WrappedKey,
 };
-use std::net::Ipv4Addr;
 
-const T0: Time = Time::from_secs(1_000);
+mod common;
 
+use common::group::{deliver, ike_pair, join, join_cfg, messages, T0};
+
+/// The common group, sending each GSA_REKEY once.
 fn group_config(name: &str, signing: Option<SigningKey>) -> GroupConfig {
-    let mut c = GroupConfig::new(Identity::key_id(name));
-    c.data_policies.push(DataPolicyConfig {
-        name: "video".into(),
-        protocol: DataProtocol::Esp,
-        encr: Some(EncrSpec::with_bits(EncrId::ENCR_AES_GCM_16, 256)),
-        integ: None,
-        sn: SnId::UNSPECIFIED32,
-        src: TrafficSelector::ipv4_host(Ipv4Addr::new(10, 0, 0, 1), 0, None),
-        dst: TrafficSelector::ipv4_host(Ipv4Addr::new(239, 192, 0, 1), 17, Some(5000)),
-        lifetime_secs: 3600,
-    });
-    c.rekey = Some(RekeyPolicyConfig {
-        encr: EncrSpec::with_bits(EncrId::ENCR_AES_GCM_16, 256),
-        integ: None,
-        kwa: Kwa::Kw5649_256,
-        auth: match signing {
-            Some(k) => GcAuth::Signature(k),
-            None => GcAuth::Implicit,
-        },
-        src: TrafficSelector::ipv4_host(Ipv4Addr::new(10, 0, 0, 1), 17, Some(848)),
-        dst: TrafficSelector::ipv4_host(Ipv4Addr::new(239, 192, 0, 100), 17, Some(848)),
-        lifetime_secs: 7200,
-    });
-    c.atd_secs = Some(2);
-    c.dtd_secs = Some(10);
-    c.authorized = vec![IdentityPattern::Any];
-    c.rekey_behaviour.lkh_degree = 2;
+    let mut c = common::group::group_config(name, signing);
     c.rekey_behaviour.retransmissions = 0;
     c
 }
 
-struct Member {
-    id: Identity,
-    at_gcks: IkeSaContext,
-    gm: GroupMember,
-}
-
-fn ctxs(name: &str, salt: &str) -> (IkeSaContext, IkeSaContext) {
-    let id = Identity::fqdn(name);
-    let prf = PrfAlg::HmacSha256;
-    let mat = prf.prf_plus(salt.as_bytes(), name.as_bytes(), 48).unwrap();
-    let (spi_i, spi_r) = (mat[..8].try_into().unwrap(), mat[8..16].try_into().unwrap());
-    let a = IkeSaContext::new(spi_i, spi_r, prf, &mat[16..], Kwa::Kw5649_256, id).unwrap();
-    let b = IkeSaContext::new(
-        spi_i,
-        spi_r,
-        prf,
-        &mat[16..],
-        Kwa::Kw5649_256,
-        Identity::fqdn("gcks"),
-    )
-    .unwrap();
-    (a, b)
-}
-
-fn join_cfg(
-    gcks: &mut Gcks,
-    name: &str,
-    mut cfg: MembershipConfig,
-    implicit: bool,
-    now: Time,
-) -> (Member, gikev2::gcks::GcksResponse) {
-    let (at_gcks, at_gm) = ctxs(name, "attack");
-    let mut gm = GroupMember::new(at_gm);
-    cfg.accept.implicit_auth = implicit;
-    let req = gm.join_request(&cfg);
-    let resp = gcks.handle_request(&at_gcks, ExchangeType::GSA_AUTH, &req, now);
-    let (first, bytes) = wire::encode_payloads(&resp.payloads).unwrap();
-    let decoded = wire::decode_payloads(first, &bytes).unwrap();
-    let r = gm.process_response(&cfg.group, &decoded, now);
-    assert!(matches!(r, Ok(ResponseOutcome::Registered(_))), "{r:?}");
-    (
-        Member {
-            id: Identity::fqdn(name),
-            at_gcks,
-            gm,
-        },
-        resp,
-    )
-}
-
-fn join(gcks: &mut Gcks, group: &str, name: &str, implicit: bool, now: Time) -> Member {
-    join_cfg(
-        gcks,
-        name,
-        MembershipConfig::receiver(Identity::key_id(group)),
-        implicit,
-        now,
-    )
-    .0
-}
-
+/// The multicast messages among the outputs, owned.
 fn msgs(out: &[GcksOutput]) -> Vec<RekeyMessage> {
-    out.iter()
-        .filter_map(|o| match o {
-            GcksOutput::Multicast(m) => Some(m.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn deliver(m: &mut Member, ms: &[RekeyMessage], now: Time) -> Vec<String> {
-    let mut out = Vec::new();
-    for msg in ms {
-        for d in &msg.datagrams {
-            match m.gm.process_gsa_rekey(d, now) {
-                Ok(None) => {}
-                Ok(Some(r)) => out.push(format!(
-                    "ok excluded={:?} new_kek={:?}",
-                    r.excluded.is_some(),
-                    r.new_rekey_sa.map(|i| i.spi[0])
-                )),
-                Err(e) => out.push(format!("err {e}")),
-            }
-        }
-    }
-    out
+    messages(out).into_iter().cloned().collect()
 }
 
 /// Copy of a Rekey SA's secrets as an adversary would keep them.
@@ -320,7 +206,7 @@ fn a3_sender_id_exhaustion_leaves_no_ghost_leaves() {
     let (_m3, r3) = join_cfg(&mut gcks, "m3", scfg(), false, T0); // exhausts: all excluded
     assert!(!r3.events.is_empty());
     // m1 re-registers (new IKE SA) on the group's fresh SAs.
-    let (at_gcks, at_gm) = ctxs("m1", "second");
+    let (at_gcks, at_gm) = ike_pair("m1", "second");
     let mut gm = GroupMember::new(at_gm);
     let cfg = scfg();
     let req = gm.join_request(&cfg);

@@ -1,6 +1,7 @@
-//! Helpers shared by the `tests/wire_*.rs` integration tests.
+//! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod group;
 pub mod samples;
 
 /// Parses commented hex: whitespace is ignored and `#` starts a comment that runs to the end
