@@ -6,6 +6,7 @@ use super::enums::{GsaAttrType, GwpAttrType, ProtocolId, TransformType};
 use super::error::{DecodeError, EncodeError, Structure};
 use super::reader::Reader;
 use super::sa::Transform;
+use super::substructure;
 use super::ts::TrafficSelector;
 use super::writer::Writer;
 
@@ -161,81 +162,50 @@ impl GsaPayload {
 
 fn decode_group_policy(r: &mut Reader<'_>) -> Result<GroupPolicy, DecodeError> {
     let first = ProtocolId(r.peek_u8(Structure::GsaPolicy)?);
-    match first {
-        ProtocolId::NONE => {
-            let s = Structure::GwPolicy;
-            r.u8(s)?;
-            let reserved = r.u8(s)?;
-            let len_at = r.offset();
-            let len = r.u16(s)? as usize;
-            let mut body = r.sub_structure(len, 4, len_at, s)?;
-            let attributes = Attribute::decode_all(&mut body)?;
-            Ok(GroupPolicy::Gw(GwPolicy {
-                reserved,
-                attributes,
-            }))
-        }
-        ProtocolId::GIKE_UPDATE | ProtocolId::AH | ProtocolId::ESP => {
-            let s = Structure::GsaPolicy;
-            r.u8(s)?;
-            let spi_size = r.u8(s)? as usize;
-            let len_at = r.offset();
-            let len = r.u16(s)? as usize;
-            let mut body = r.sub_structure(len, 4, len_at, s)?;
-            let spi = body.take(spi_size, s)?.to_vec();
-            let src_ts = TrafficSelector::decode(&mut body)?;
-            let dst_ts = TrafficSelector::decode(&mut body)?;
-            let transforms = Transform::decode_until_last(&mut body)?;
-            let attributes = Attribute::decode_all(&mut body)?;
-            Ok(GroupPolicy::Sa(GsaPolicy {
-                protocol: first,
-                spi,
-                src_ts,
-                dst_ts,
-                transforms,
-                attributes,
-            }))
-        }
-        _ => {
-            let s = Structure::GsaPolicy;
-            r.u8(s)?;
-            let octet1 = r.u8(s)?;
-            let len_at = r.offset();
-            let len = r.u16(s)? as usize;
-            let mut body = r.sub_structure(len, 4, len_at, s)?;
-            Ok(GroupPolicy::Unknown {
-                protocol: first,
-                octet1,
-                data: body.rest().to_vec(),
-            })
-        }
+    if first == ProtocolId::NONE {
+        let (reserved, mut body) = substructure::read(r, Structure::GwPolicy)?;
+        let attributes = Attribute::decode_all(&mut body)?;
+        return Ok(GroupPolicy::Gw(GwPolicy {
+            reserved,
+            attributes,
+        }));
     }
+    let s = Structure::GsaPolicy;
+    let (second, mut body) = substructure::read(r, s)?;
+    if !substructure::is_sa_protocol(first) {
+        return Ok(GroupPolicy::Unknown {
+            protocol: first,
+            octet1: second,
+            data: body.rest().to_vec(),
+        });
+    }
+    let spi = body.take(usize::from(second), s)?.to_vec();
+    let src_ts = TrafficSelector::decode(&mut body)?;
+    let dst_ts = TrafficSelector::decode(&mut body)?;
+    let transforms = Transform::decode_until_last(&mut body)?;
+    let attributes = Attribute::decode_all(&mut body)?;
+    Ok(GroupPolicy::Sa(GsaPolicy {
+        protocol: first,
+        spi,
+        src_ts,
+        dst_ts,
+        transforms,
+        attributes,
+    }))
 }
 
 fn encode_group_policy(p: &GroupPolicy, w: &mut Writer) -> Result<(), EncodeError> {
-    let start = w.len();
     match p {
-        GroupPolicy::Gw(g) => {
-            w.u8(ProtocolId::NONE.0);
-            w.u8(g.reserved);
-            let mark = w.length16_placeholder(start);
-            for a in &g.attributes {
-                a.encode(w)?;
-            }
-            w.patch_length16(mark, Structure::GwPolicy)
-        }
+        GroupPolicy::Gw(g) => substructure::write(
+            w,
+            ProtocolId::NONE.0,
+            g.reserved,
+            Structure::GwPolicy,
+            |w| g.attributes.iter().try_for_each(|a| a.encode(w)),
+        ),
         GroupPolicy::Sa(s) => {
             let st = Structure::GsaPolicy;
-            if !matches!(
-                s.protocol,
-                ProtocolId::GIKE_UPDATE | ProtocolId::AH | ProtocolId::ESP
-            ) {
-                return Err(EncodeError::OutOfRange {
-                    structure: st,
-                    field: "Protocol",
-                    value: u64::from(s.protocol.0),
-                });
-            }
+            substructure::check_sa_protocol(s.protocol, st)?;
             if s.transforms.is_empty() {
                 return Err(EncodeError::OutOfRange {
                     structure: st,
@@ -243,38 +213,25 @@ fn encode_group_policy(p: &GroupPolicy, w: &mut Writer) -> Result<(), EncodeErro
                     value: 0,
                 });
             }
-            w.u8(s.protocol.0);
-            w.u8_len(s.spi.len(), st, "SPI Size")?;
-            let mark = w.length16_placeholder(start);
-            w.bytes(&s.spi);
-            s.src_ts.encode(w)?;
-            s.dst_ts.encode(w)?;
-            Transform::encode_list(&s.transforms, w)?;
-            for a in &s.attributes {
-                a.encode(w)?;
-            }
-            w.patch_length16(mark, st)
+            let spi_size = substructure::spi_size(&s.spi, st)?;
+            substructure::write(w, s.protocol.0, spi_size, st, |w| {
+                w.bytes(&s.spi);
+                s.src_ts.encode(w)?;
+                s.dst_ts.encode(w)?;
+                Transform::encode_list(&s.transforms, w)?;
+                s.attributes.iter().try_for_each(|a| a.encode(w))
+            })
         }
         GroupPolicy::Unknown {
             protocol,
             octet1,
             data,
         } => {
-            if matches!(
-                *protocol,
-                ProtocolId::NONE | ProtocolId::GIKE_UPDATE | ProtocolId::AH | ProtocolId::ESP
-            ) {
-                return Err(EncodeError::OutOfRange {
-                    structure: Structure::GsaPolicy,
-                    field: "Protocol (opaque form of a known policy)",
-                    value: u64::from(protocol.0),
-                });
-            }
-            w.u8(protocol.0);
-            w.u8(*octet1);
-            let mark = w.length16_placeholder(start);
-            w.bytes(data);
-            w.patch_length16(mark, Structure::GsaPolicy)
+            substructure::check_opaque(*protocol, Structure::GsaPolicy)?;
+            substructure::write(w, protocol.0, *octet1, Structure::GsaPolicy, |w| {
+                w.bytes(data);
+                Ok(())
+            })
         }
     }
 }

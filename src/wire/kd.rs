@@ -5,6 +5,7 @@ use super::attribute::{require_tlv, AttrValue, Attribute};
 use super::enums::{GroupKeyBagAttrType, MemberKeyBagAttrType, ProtocolId};
 use super::error::{DecodeError, DecodeErrorKind, EncodeError, Structure};
 use super::reader::Reader;
+use super::substructure;
 use super::writer::Writer;
 
 /// A wrapped key (RFC 9838 §4.5.4): the value of SA_KEY and WRAP_KEY.
@@ -243,77 +244,60 @@ fn tlv_bytes<T>(a: Attribute<T>) -> Vec<u8> {
 
 fn decode_bag(r: &mut Reader<'_>) -> Result<KeyBag, DecodeError> {
     let first = ProtocolId(r.peek_u8(Structure::KdPayload)?);
-    match first {
-        ProtocolId::NONE => {
-            let s = Structure::MemberKeyBag;
-            r.u8(s)?;
-            let reserved = r.u8(s)?;
-            let len_at = r.offset();
-            let len = r.u16(s)? as usize;
-            let mut body = r.sub_structure(len, 4, len_at, s)?;
-            let mut attributes = Vec::new();
-            while !body.is_empty() {
-                let peek_type = MemberKeyBagAttrType(body.clone().u16(s)? & 0x7fff);
-                let attr = match peek_type {
-                    MemberKeyBagAttrType::WRAP_KEY => {
-                        let (v, value_at) = read_tlv_value(&mut body, s)?;
-                        MemberKeyBagAttr::WrapKey(WrappedKey::decode_at(v, value_at)?)
-                    }
-                    MemberKeyBagAttrType::AUTH_KEY => {
-                        let (a, _) = read_tlv_attr::<MemberKeyBagAttrType>(&mut body, s)?;
-                        MemberKeyBagAttr::AuthKey(tlv_bytes(a))
-                    }
-                    MemberKeyBagAttrType::GM_SENDER_ID => {
-                        let (a, _) = read_tlv_attr::<MemberKeyBagAttrType>(&mut body, s)?;
-                        MemberKeyBagAttr::GmSenderId(tlv_bytes(a))
-                    }
-                    _ => MemberKeyBagAttr::Other(Attribute::decode(&mut body)?),
-                };
-                attributes.push(attr);
-            }
-            Ok(KeyBag::Member(MemberKeyBag {
-                reserved,
-                attributes,
-            }))
-        }
-        ProtocolId::GIKE_UPDATE | ProtocolId::AH | ProtocolId::ESP => {
-            let s = Structure::GroupKeyBag;
-            r.u8(s)?;
-            let spi_size = r.u8(s)? as usize;
-            let len_at = r.offset();
-            let len = r.u16(s)? as usize;
-            let mut body = r.sub_structure(len, 4, len_at, s)?;
-            let spi = body.take(spi_size, s)?.to_vec();
-            let mut attributes = Vec::new();
-            while !body.is_empty() {
-                let peek_type = GroupKeyBagAttrType(body.clone().u16(s)? & 0x7fff);
-                if peek_type == GroupKeyBagAttrType::SA_KEY {
+    if first == ProtocolId::NONE {
+        let s = Structure::MemberKeyBag;
+        let (reserved, mut body) = substructure::read(r, s)?;
+        let mut attributes = Vec::new();
+        while !body.is_empty() {
+            let peek_type = MemberKeyBagAttrType(body.clone().u16(s)? & 0x7fff);
+            let attr = match peek_type {
+                MemberKeyBagAttrType::WRAP_KEY => {
                     let (v, value_at) = read_tlv_value(&mut body, s)?;
-                    attributes.push(GroupKeyBagAttr::SaKey(WrappedKey::decode_at(v, value_at)?));
-                } else {
-                    attributes.push(GroupKeyBagAttr::Other(Attribute::decode(&mut body)?));
+                    MemberKeyBagAttr::WrapKey(WrappedKey::decode_at(v, value_at)?)
                 }
-            }
-            Ok(KeyBag::Group(GroupKeyBag {
-                protocol: first,
-                spi,
-                attributes,
-            }))
+                MemberKeyBagAttrType::AUTH_KEY => {
+                    let (a, _) = read_tlv_attr::<MemberKeyBagAttrType>(&mut body, s)?;
+                    MemberKeyBagAttr::AuthKey(tlv_bytes(a))
+                }
+                MemberKeyBagAttrType::GM_SENDER_ID => {
+                    let (a, _) = read_tlv_attr::<MemberKeyBagAttrType>(&mut body, s)?;
+                    MemberKeyBagAttr::GmSenderId(tlv_bytes(a))
+                }
+                _ => MemberKeyBagAttr::Other(Attribute::decode(&mut body)?),
+            };
+            attributes.push(attr);
         }
-        _ => {
-            let s = Structure::KdPayload;
-            r.u8(s)?;
-            let octet1 = r.u8(s)?;
-            let len_at = r.offset();
-            let len = r.u16(s)? as usize;
-            let mut body = r.sub_structure(len, 4, len_at, s)?;
-            Ok(KeyBag::Unknown {
-                protocol: first,
-                octet1,
-                data: body.rest().to_vec(),
-            })
+        return Ok(KeyBag::Member(MemberKeyBag {
+            reserved,
+            attributes,
+        }));
+    }
+    if !substructure::is_sa_protocol(first) {
+        let (octet1, mut body) = substructure::read(r, Structure::KdPayload)?;
+        return Ok(KeyBag::Unknown {
+            protocol: first,
+            octet1,
+            data: body.rest().to_vec(),
+        });
+    }
+    let s = Structure::GroupKeyBag;
+    let (spi_size, mut body) = substructure::read(r, s)?;
+    let spi = body.take(usize::from(spi_size), s)?.to_vec();
+    let mut attributes = Vec::new();
+    while !body.is_empty() {
+        let peek_type = GroupKeyBagAttrType(body.clone().u16(s)? & 0x7fff);
+        if peek_type == GroupKeyBagAttrType::SA_KEY {
+            let (v, value_at) = read_tlv_value(&mut body, s)?;
+            attributes.push(GroupKeyBagAttr::SaKey(WrappedKey::decode_at(v, value_at)?));
+        } else {
+            attributes.push(GroupKeyBagAttr::Other(Attribute::decode(&mut body)?));
         }
     }
+    Ok(KeyBag::Group(GroupKeyBag {
+        protocol: first,
+        spi,
+        attributes,
+    }))
 }
 
 fn encode_tlv(t: u16, v: &[u8], w: &mut Writer) -> Result<(), EncodeError> {
@@ -337,98 +321,77 @@ fn encode_wrapped(t: u16, k: &WrappedKey, w: &mut Writer) -> Result<(), EncodeEr
 }
 
 fn encode_bag(b: &KeyBag, w: &mut Writer) -> Result<(), EncodeError> {
-    let start = w.len();
     match b {
         KeyBag::Member(m) => {
             let s = Structure::MemberKeyBag;
-            w.u8(ProtocolId::NONE.0);
-            w.u8(m.reserved);
-            let mark = w.length16_placeholder(start);
-            for a in &m.attributes {
-                match a {
-                    MemberKeyBagAttr::WrapKey(k) => {
-                        encode_wrapped(MemberKeyBagAttrType::WRAP_KEY.0, k, w)?
-                    }
-                    MemberKeyBagAttr::AuthKey(v) => {
-                        encode_tlv(MemberKeyBagAttrType::AUTH_KEY.0, v, w)?
-                    }
-                    MemberKeyBagAttr::GmSenderId(v) => {
-                        encode_tlv(MemberKeyBagAttrType::GM_SENDER_ID.0, v, w)?
-                    }
-                    MemberKeyBagAttr::Other(a) => {
-                        if matches!(
-                            a.attr_type,
-                            MemberKeyBagAttrType::WRAP_KEY
-                                | MemberKeyBagAttrType::AUTH_KEY
-                                | MemberKeyBagAttrType::GM_SENDER_ID
-                        ) {
-                            return Err(EncodeError::OutOfRange {
-                                structure: s,
-                                field: "Attribute Type (opaque form of a known attribute)",
-                                value: u64::from(a.attr_type.0),
-                            });
+            substructure::write(w, ProtocolId::NONE.0, m.reserved, s, |w| {
+                for a in &m.attributes {
+                    match a {
+                        MemberKeyBagAttr::WrapKey(k) => {
+                            encode_wrapped(MemberKeyBagAttrType::WRAP_KEY.0, k, w)?
                         }
-                        a.encode(w)?
+                        MemberKeyBagAttr::AuthKey(v) => {
+                            encode_tlv(MemberKeyBagAttrType::AUTH_KEY.0, v, w)?
+                        }
+                        MemberKeyBagAttr::GmSenderId(v) => {
+                            encode_tlv(MemberKeyBagAttrType::GM_SENDER_ID.0, v, w)?
+                        }
+                        MemberKeyBagAttr::Other(a) => {
+                            if matches!(
+                                a.attr_type,
+                                MemberKeyBagAttrType::WRAP_KEY
+                                    | MemberKeyBagAttrType::AUTH_KEY
+                                    | MemberKeyBagAttrType::GM_SENDER_ID
+                            ) {
+                                return Err(EncodeError::OutOfRange {
+                                    structure: s,
+                                    field: "Attribute Type (opaque form of a known attribute)",
+                                    value: u64::from(a.attr_type.0),
+                                });
+                            }
+                            a.encode(w)?
+                        }
                     }
                 }
-            }
-            w.patch_length16(mark, s)
+                Ok(())
+            })
         }
         KeyBag::Group(g) => {
             let s = Structure::GroupKeyBag;
-            if !matches!(
-                g.protocol,
-                ProtocolId::GIKE_UPDATE | ProtocolId::AH | ProtocolId::ESP
-            ) {
-                return Err(EncodeError::OutOfRange {
-                    structure: s,
-                    field: "Protocol",
-                    value: u64::from(g.protocol.0),
-                });
-            }
-            w.u8(g.protocol.0);
-            w.u8_len(g.spi.len(), s, "SPI Size")?;
-            let mark = w.length16_placeholder(start);
-            w.bytes(&g.spi);
-            for a in &g.attributes {
-                match a {
-                    GroupKeyBagAttr::SaKey(k) => {
-                        encode_wrapped(GroupKeyBagAttrType::SA_KEY.0, k, w)?
-                    }
-                    GroupKeyBagAttr::Other(a) => {
-                        if a.attr_type == GroupKeyBagAttrType::SA_KEY {
-                            return Err(EncodeError::OutOfRange {
-                                structure: s,
-                                field: "Attribute Type (opaque form of SA_KEY)",
-                                value: 1,
-                            });
+            substructure::check_sa_protocol(g.protocol, s)?;
+            let spi_size = substructure::spi_size(&g.spi, s)?;
+            substructure::write(w, g.protocol.0, spi_size, s, |w| {
+                w.bytes(&g.spi);
+                for a in &g.attributes {
+                    match a {
+                        GroupKeyBagAttr::SaKey(k) => {
+                            encode_wrapped(GroupKeyBagAttrType::SA_KEY.0, k, w)?
                         }
-                        a.encode(w)?
+                        GroupKeyBagAttr::Other(a) => {
+                            if a.attr_type == GroupKeyBagAttrType::SA_KEY {
+                                return Err(EncodeError::OutOfRange {
+                                    structure: s,
+                                    field: "Attribute Type (opaque form of SA_KEY)",
+                                    value: 1,
+                                });
+                            }
+                            a.encode(w)?
+                        }
                     }
                 }
-            }
-            w.patch_length16(mark, s)
+                Ok(())
+            })
         }
         KeyBag::Unknown {
             protocol,
             octet1,
             data,
         } => {
-            if matches!(
-                *protocol,
-                ProtocolId::NONE | ProtocolId::GIKE_UPDATE | ProtocolId::AH | ProtocolId::ESP
-            ) {
-                return Err(EncodeError::OutOfRange {
-                    structure: Structure::KdPayload,
-                    field: "Protocol (opaque form of a known key bag)",
-                    value: u64::from(protocol.0),
-                });
-            }
-            w.u8(protocol.0);
-            w.u8(*octet1);
-            let mark = w.length16_placeholder(start);
-            w.bytes(data);
-            w.patch_length16(mark, Structure::KdPayload)
+            substructure::check_opaque(*protocol, Structure::KdPayload)?;
+            substructure::write(w, protocol.0, *octet1, Structure::KdPayload, |w| {
+                w.bytes(data);
+                Ok(())
+            })
         }
     }
 }

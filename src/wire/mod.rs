@@ -25,6 +25,7 @@ mod message;
 mod payloads;
 mod reader;
 mod sa;
+mod substructure;
 mod ts;
 mod writer;
 
