@@ -133,30 +133,28 @@ impl TrafficSelector {
                 end_port,
                 start: a,
                 end: b,
-            } => {
-                w.u8(TsType::TS_IPV4_ADDR_RANGE.0);
-                w.u8(*ip_protocol);
-                w.u16(16);
-                w.u16(*start_port);
-                w.u16(*end_port);
-                w.bytes(&a.octets());
-                w.bytes(&b.octets());
-            }
+            } => encode_range(
+                w,
+                TsType::TS_IPV4_ADDR_RANGE,
+                *ip_protocol,
+                (*start_port, *end_port),
+                &a.octets(),
+                &b.octets(),
+            ),
             TrafficSelector::Ipv6 {
                 ip_protocol,
                 start_port,
                 end_port,
                 start: a,
                 end: b,
-            } => {
-                w.u8(TsType::TS_IPV6_ADDR_RANGE.0);
-                w.u8(*ip_protocol);
-                w.u16(40);
-                w.u16(*start_port);
-                w.u16(*end_port);
-                w.bytes(&a.octets());
-                w.bytes(&b.octets());
-            }
+            } => encode_range(
+                w,
+                TsType::TS_IPV6_ADDR_RANGE,
+                *ip_protocol,
+                (*start_port, *end_port),
+                &a.octets(),
+                &b.octets(),
+            ),
             TrafficSelector::Other {
                 ts_type,
                 octet1,
@@ -181,6 +179,25 @@ impl TrafficSelector {
         }
         Ok(())
     }
+}
+
+/// Writes an address-range selector: type, protocol, Selector Length, ports, addresses.
+fn encode_range(
+    w: &mut Writer,
+    ts_type: TsType,
+    ip_protocol: u8,
+    (start_port, end_port): (u16, u16),
+    start: &[u8],
+    end: &[u8],
+) {
+    w.u8(ts_type.0);
+    w.u8(ip_protocol);
+    // 8 octets of header and ports, then two addresses: 16 for IPv4, 40 for IPv6.
+    w.u16(8 + 2 * start.len() as u16);
+    w.u16(start_port);
+    w.u16(end_port);
+    w.bytes(start);
+    w.bytes(end);
 }
 
 /// A TS payload body (RFC 7296 §3.13).
