@@ -1,0 +1,477 @@
+//! The key server exports (`gikev2_gcks_*`). The C API names a group by its configuration
+//! section name (`groups.<name>`); the handle maps section names to group IDs, and results
+//! name groups by section too.
+
+use super::abi::{gikev2_event_kind_t as K, gikev2_status_t};
+use super::abi::{
+    gikev2_gcks_t, gikev2_ike_sa_t, gikev2_payload_t, gikev2_result_t, gikev2_setting_t,
+};
+use super::boundary::{self, guard, out_ptr, write_out, Handle};
+use super::error::Error;
+use super::result::{hand_out, OutDatagram, OutInband, ResultData};
+use crate::gcks::{ConfigError, Gcks, GcksEvent, GcksOutput, GcksResponse};
+use crate::identity::{GroupId, Identity};
+use crate::time::Time;
+use crate::wire::{hex, ExchangeType};
+use std::collections::BTreeMap;
+use std::ffi::c_char;
+
+/// The value behind `gikev2_gcks_t`.
+pub(crate) struct GcksHandle {
+    gcks: Gcks,
+    /// Section name -> group ID.
+    sections: BTreeMap<String, GroupId>,
+}
+
+impl Handle for gikev2_gcks_t {
+    type Inner = GcksHandle;
+}
+
+impl GcksHandle {
+    fn group_id(&self, section: &str) -> Result<GroupId, Error> {
+        self.sections
+            .get(section)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("no group section '{section}'")))
+    }
+
+    /// The section name of a group, or its ID text if it has none (never happens: every
+    /// group is added through a section).
+    fn section(&self, id: &GroupId) -> String {
+        self.sections
+            .iter()
+            .find(|(_, g)| *g == id)
+            .map_or_else(|| id.to_string(), |(s, _)| s.clone())
+    }
+
+    /// Datagrams and inband targets of key server outputs.
+    fn outputs(&self, outputs: Vec<GcksOutput>, r: &mut ResultData) {
+        for o in outputs {
+            match o {
+                GcksOutput::Multicast(m) => {
+                    let group = self.section(&m.group);
+                    let (src, dst) = (boundary::ts_out(&m.src), boundary::ts_out(&m.dst));
+                    for data in m.datagrams {
+                        r.datagrams.push(OutDatagram {
+                            group: boundary::cstring(group.as_str()),
+                            message_id: m.message_id,
+                            data,
+                            src,
+                            dst,
+                        });
+                    }
+                }
+                GcksOutput::InbandRekeyNeeded { group, members } => {
+                    let group = self.section(&group);
+                    for (member, spis) in members {
+                        let mut spi_i = [0u8; 8];
+                        let mut spi_r = [0u8; 8];
+                        spi_i.copy_from_slice(&spis[..8]);
+                        spi_r.copy_from_slice(&spis[8..]);
+                        r.inbands.push(OutInband {
+                            group: boundary::cstring(group.as_str()),
+                            member: boundary::cstring(member.to_string()),
+                            spi_i,
+                            spi_r,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn events(&self, events: Vec<GcksEvent>, r: &mut ResultData) {
+        for e in events {
+            match e {
+                GcksEvent::MemberJoined {
+                    group,
+                    member,
+                    sender_ids,
+                } => r.event(
+                    K::GIKEV2_EVENT_MEMBER_JOINED,
+                    &self.section(&group),
+                    Some(member.to_string()),
+                    sender_ids,
+                    "joined",
+                ),
+                GcksEvent::MemberReregistered {
+                    group,
+                    member,
+                    sender_ids,
+                } => r.event(
+                    K::GIKEV2_EVENT_MEMBER_REREGISTERED,
+                    &self.section(&group),
+                    Some(member.to_string()),
+                    sender_ids,
+                    "registered again; earlier state replaced",
+                ),
+                GcksEvent::MemberLeft { group, member } => r.event(
+                    K::GIKEV2_EVENT_MEMBER_LEFT,
+                    &self.section(&group),
+                    Some(member.to_string()),
+                    None,
+                    "left",
+                ),
+                GcksEvent::AllMembersExcluded {
+                    group,
+                    excluded,
+                    previous_rekey_spi,
+                    reason,
+                } => {
+                    let section = self.section(&group);
+                    let told = match previous_rekey_spi {
+                        Some(spi) => format!(
+                            "told by a Delete on the previous Rekey SA {}",
+                            hex(&spi[..8])
+                        ),
+                        None => "it registers again when its SAs end".to_string(),
+                    };
+                    for (member, info) in excluded {
+                        r.event(
+                            K::GIKEV2_EVENT_MEMBER_EXCLUDED,
+                            &section,
+                            Some(member.to_string()),
+                            info.sender_ids,
+                            format!("{reason}: every member excluded, SAs replaced; {told}"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn response(&self, resp: GcksResponse, r: &mut ResultData) -> Result<(), Error> {
+        r.notify = resp.notify().map_or(0, |n| n.0);
+        r.payloads = boundary::payloads_out(&resp.payloads)?;
+        self.outputs(
+            resp.rekeys.into_iter().map(GcksOutput::Multicast).collect(),
+            r,
+        );
+        self.events(resp.events, r);
+        Ok(())
+    }
+
+    /// One line per group, member and SA.
+    fn status_text(&self, now: Time) -> String {
+        let mut text = String::new();
+        for (section, id) in &self.sections {
+            let Some(g) = self.gcks.group(id) else {
+                continue;
+            };
+            let c = g.config();
+            text.push_str(&format!(
+                "group {section} ({id}): {} member(s), {} Sender-ID(s) used, {}\n",
+                g.member_count(),
+                g.sender_ids_used(),
+                if c.rekey.is_some() {
+                    "multicast rekey"
+                } else {
+                    "inband rekey only"
+                }
+            ));
+            for (spi, p) in g.data_sa_spis().iter().zip(&c.data_policies) {
+                text.push_str(&format!(
+                    "  sa {} {} policy {} lifetime {} s\n",
+                    p.protocol.protocol_id(),
+                    hex(spi),
+                    p.name,
+                    p.lifetime_secs
+                ));
+            }
+            if let Some(spi) = g.rekey_sa_spi() {
+                text.push_str(&format!("  rekey-sa {}\n", hex(&spi)));
+            }
+            let mut members: Vec<_> = g.members().collect();
+            members.sort_by(|a, b| a.0.cmp(b.0));
+            for (member, info) in members {
+                let ids = match info.sender_ids {
+                    Some((first, n)) if n > 0 => {
+                        format!("sender-ids {first}-{}", first.saturating_add(n - 1))
+                    }
+                    _ => "receiver".to_string(),
+                };
+                text.push_str(&format!(
+                    "  member {member}: {ids}, ike-sa {}_i {}_r, registered {} s ago\n",
+                    hex(&info.ike_spis[..8]),
+                    hex(&info.ike_spis[8..]),
+                    info.registered_at.secs_until(now)
+                ));
+            }
+        }
+        text
+    }
+}
+
+/// Creates a key server with no groups.
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_new(out: *mut *mut gikev2_gcks_t) -> gikev2_status_t {
+    guard("gikev2_gcks_new", || {
+        out_ptr(out, "out")?;
+        let h = GcksHandle {
+            gcks: Gcks::new(),
+            sections: BTreeMap::new(),
+        };
+        // SAFETY: checked non-NULL; writable by the header's contract.
+        unsafe { write_out(out, gikev2_gcks_t::into_raw(h)) };
+        Ok(())
+    })
+}
+
+/// Frees a key server and every key it holds; NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_free(gcks: *mut gikev2_gcks_t) {
+    // SAFETY: NULL or a handle from gikev2_gcks_new, freed once.
+    boundary::guard_value((), || unsafe { gikev2_gcks_t::free(gcks) })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_add_group(
+    gcks: *mut gikev2_gcks_t,
+    name: *const c_char,
+    settings: *const gikev2_setting_t,
+    count: usize,
+    now_ms: u64,
+) -> gikev2_status_t {
+    guard("gikev2_gcks_add_group", || {
+        // SAFETY (all four): pointers as the header describes them, checked for NULL.
+        let h = unsafe { gikev2_gcks_t::get_mut(gcks, "gcks") }?;
+        let name = unsafe { boundary::string(name, "name") }?;
+        let settings = unsafe { boundary::settings(settings, count) }?;
+        boundary::section_name(name, "name")?;
+        if h.sections.contains_key(name) {
+            return Err(Error::Config(ConfigError {
+                option: format!("groups.{name}"),
+                reason: "this group section was added already".into(),
+            }));
+        }
+        let config = crate::settings::group_config(name, &settings)?;
+        if let Some((other, _)) = h.sections.iter().find(|(_, id)| **id == config.id) {
+            return Err(Error::Config(ConfigError {
+                option: format!("groups.{name}.id"),
+                reason: format!(
+                    "group {} is configured already in groups.{other}",
+                    config.id
+                ),
+            }));
+        }
+        let id = config.id.clone();
+        h.gcks.add_group(config, Time::from_millis(now_ms))?;
+        h.sections.insert(name.to_string(), id);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_handle_request(
+    gcks: *mut gikev2_gcks_t,
+    ike_sa: *const gikev2_ike_sa_t,
+    exchange: u8,
+    payloads: *const gikev2_payload_t,
+    count: usize,
+    now_ms: u64,
+    out: *mut *mut gikev2_result_t,
+) -> gikev2_status_t {
+    guard("gikev2_gcks_handle_request", || {
+        // SAFETY: pointers as the header describes them, checked for NULL.
+        let h = unsafe { gikev2_gcks_t::get_mut(gcks, "gcks") }?;
+        out_ptr(out, "out")?;
+        if ike_sa.is_null() {
+            return Err(Error::Null("ike_sa"));
+        }
+        let exchange = ExchangeType(exchange);
+        if !matches!(
+            exchange,
+            ExchangeType::GSA_AUTH | ExchangeType::GSA_REGISTRATION
+        ) {
+            return Err(Error::Argument(format!(
+                "exchange {exchange} is not GSA_AUTH (39) or GSA_REGISTRATION (40)"
+            )));
+        }
+        // SAFETY: as above.
+        let payloads = unsafe { boundary::payloads_in(payloads, count) }?;
+        // SAFETY: as above.
+        let ctx = unsafe { boundary::ike_sa(ike_sa) }?;
+        let resp = h
+            .gcks
+            .handle_request(&ctx, exchange, &payloads, Time::from_millis(now_ms));
+        let mut r = ResultData::default();
+        h.response(resp, &mut r)?;
+        // SAFETY: checked non-NULL.
+        unsafe { hand_out(out, r) };
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_exclude(
+    gcks: *mut gikev2_gcks_t,
+    group: *const c_char,
+    member: *const c_char,
+    now_ms: u64,
+    out: *mut *mut gikev2_result_t,
+) -> gikev2_status_t {
+    guard("gikev2_gcks_exclude", || {
+        // SAFETY: pointers as the header describes them, checked for NULL.
+        let h = unsafe { gikev2_gcks_t::get_mut(gcks, "gcks") }?;
+        let section = unsafe { boundary::string(group, "group") }?;
+        let member_text = unsafe { boundary::string(member, "member") }?;
+        out_ptr(out, "out")?;
+        let member: Identity = member_text
+            .parse()
+            .map_err(|e| Error::Argument(format!("member: {e}")))?;
+        let id = h.group_id(section)?;
+        let outputs = h.gcks.exclude(
+            &id,
+            std::slice::from_ref(&member),
+            Time::from_millis(now_ms),
+        )?;
+        let mut r = ResultData::default();
+        h.outputs(outputs, &mut r);
+        r.event(
+            K::GIKEV2_EVENT_MEMBER_EXCLUDED,
+            section,
+            Some(member.to_string()),
+            None,
+            "excluded by the operator",
+        );
+        // SAFETY: checked non-NULL.
+        unsafe { hand_out(out, r) };
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_force_rekey(
+    gcks: *mut gikev2_gcks_t,
+    group: *const c_char,
+    now_ms: u64,
+    out: *mut *mut gikev2_result_t,
+) -> gikev2_status_t {
+    guard("gikev2_gcks_force_rekey", || {
+        // SAFETY: pointers as the header describes them, checked for NULL.
+        let h = unsafe { gikev2_gcks_t::get_mut(gcks, "gcks") }?;
+        let section = unsafe { boundary::string(group, "group") }?;
+        out_ptr(out, "out")?;
+        let id = h.group_id(section)?;
+        let outputs = h.gcks.force_rekey(&id, Time::from_millis(now_ms))?;
+        let mut r = ResultData::default();
+        h.outputs(outputs, &mut r);
+        // SAFETY: checked non-NULL.
+        unsafe { hand_out(out, r) };
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_inband_rekey(
+    gcks: *mut gikev2_gcks_t,
+    ike_sa: *const gikev2_ike_sa_t,
+    group: *const c_char,
+    now_ms: u64,
+    out: *mut *mut gikev2_result_t,
+) -> gikev2_status_t {
+    guard("gikev2_gcks_inband_rekey", || {
+        // SAFETY: pointers as the header describes them, checked for NULL.
+        let h = unsafe { gikev2_gcks_t::get_mut(gcks, "gcks") }?;
+        let section = unsafe { boundary::string(group, "group") }?;
+        out_ptr(out, "out")?;
+        if ike_sa.is_null() {
+            return Err(Error::Null("ike_sa"));
+        }
+        let id = h.group_id(section)?;
+        // SAFETY: as above.
+        let ctx = unsafe { boundary::ike_sa(ike_sa) }?;
+        let payloads = h
+            .gcks
+            .inband_rekey_payloads(&ctx, &id, Time::from_millis(now_ms))?;
+        let r = ResultData {
+            payloads: boundary::payloads_out(&payloads)?,
+            ..ResultData::default()
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { hand_out(out, r) };
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_next_deadline(
+    gcks: *const gikev2_gcks_t,
+    out_ms: *mut u64,
+) -> gikev2_status_t {
+    guard("gikev2_gcks_next_deadline", || {
+        // SAFETY: pointers as the header describes them, checked for NULL.
+        let h = unsafe { gikev2_gcks_t::get(gcks, "gcks") }?;
+        out_ptr(out_ms, "out_ms")?;
+        let t = h.gcks.next_deadline().ok_or(Error::NoDeadline)?;
+        // SAFETY: checked non-NULL.
+        unsafe { write_out(out_ms, t.as_millis()) };
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_on_timeout(
+    gcks: *mut gikev2_gcks_t,
+    now_ms: u64,
+    out: *mut *mut gikev2_result_t,
+) -> gikev2_status_t {
+    guard("gikev2_gcks_on_timeout", || {
+        // SAFETY: pointers as the header describes them, checked for NULL.
+        let h = unsafe { gikev2_gcks_t::get_mut(gcks, "gcks") }?;
+        out_ptr(out, "out")?;
+        let outputs = h.gcks.on_timeout(Time::from_millis(now_ms));
+        let mut r = ResultData::default();
+        h.outputs(outputs, &mut r);
+        // SAFETY: checked non-NULL.
+        unsafe { hand_out(out, r) };
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_status(
+    gcks: *const gikev2_gcks_t,
+    now_ms: u64,
+    out: *mut *mut gikev2_result_t,
+) -> gikev2_status_t {
+    guard("gikev2_gcks_status", || {
+        // SAFETY: pointers as the header describes them, checked for NULL.
+        let h = unsafe { gikev2_gcks_t::get(gcks, "gcks") }?;
+        out_ptr(out, "out")?;
+        let r = ResultData {
+            text: boundary::cstring(h.status_text(Time::from_millis(now_ms))),
+            ..ResultData::default()
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { hand_out(out, r) };
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ptr;
+
+    #[test]
+    fn a_panic_inside_an_export_leaves_the_object_usable() {
+        let mut p: *mut gikev2_gcks_t = ptr::null_mut();
+        // SAFETY: `p` is a valid output; the handle is used as the header says and freed
+        // once.
+        unsafe {
+            assert_eq!(gikev2_gcks_new(&mut p), gikev2_status_t::GIKEV2_OK);
+            let s = guard("test", || {
+                let h = gikev2_gcks_t::get_mut(p, "gcks")?;
+                h.sections.insert("half".into(), Identity::fqdn("half"));
+                panic!("a bug in the middle of a change");
+            });
+            assert_eq!(s, gikev2_status_t::GIKEV2_ERR_INTERNAL);
+            let mut r: *mut gikev2_result_t = ptr::null_mut();
+            assert_eq!(gikev2_gcks_status(p, 0, &mut r), gikev2_status_t::GIKEV2_OK);
+            assert!(!r.is_null());
+            super::super::gikev2_result_free(r);
+            gikev2_gcks_free(p);
+        }
+    }
+}
