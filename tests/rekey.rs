@@ -78,6 +78,22 @@ fn exclusion_rekeys_everyone_but_the_excluded_member() {
         }
     }
     assert_eq!(gcks.group(&group).unwrap().member_count(), 4);
+    // The excluded member cannot simply register again (docs/decisions.md R23) ...
+    let (again_gcks, _) = ike_pair("m2", "rekey test");
+    let cfg = MembershipConfig::receiver(group.clone());
+    let mut gm2 = GroupMember::new(ike_pair("m2", "rekey test").1);
+    let req = gm2.join_request(&cfg);
+    let resp = gcks.handle_request(&again_gcks, ExchangeType::GSA_AUTH, &req, t1.plus_secs(1));
+    assert_eq!(
+        resp.notify(),
+        Some(gikev2::wire::NotifyType::AUTHORIZATION_FAILED)
+    );
+    assert_eq!(gcks.group(&group).unwrap().member_count(), 4);
+    // ... until the operator re-admits it.
+    assert!(gcks.readmit(&group, &members[2].id).unwrap());
+    let resp = gcks.handle_request(&again_gcks, ExchangeType::GSA_AUTH, &req, t1.plus_secs(2));
+    assert_eq!(resp.notify(), None);
+    assert_eq!(gcks.group(&group).unwrap().member_count(), 5);
 }
 
 #[test]

@@ -77,6 +77,9 @@ pub struct Group {
     /// After a failed periodic rekey: not before this time again.
     pub(crate) rekey_retry_at: Option<Time>,
     pub(crate) members: HashMap<Identity, MemberInfo>,
+    /// Members the operator excluded: refused (AUTHORIZATION_FAILED) until re-admitted
+    /// (docs/decisions.md R23).
+    pub(crate) excluded: std::collections::HashSet<Identity>,
     pub(crate) sender_ids: SenderIdCounter,
     auth_key_spki: Option<Vec<u8>>,
     pub(crate) required: Vec<RequiredSa>,
@@ -131,6 +134,7 @@ impl Group {
             retransmit: Vec::new(),
             rekey_retry_at: None,
             members: HashMap::new(),
+            excluded: std::collections::HashSet::new(),
             auth_key_spki,
         };
         group.required = group.required_sas();

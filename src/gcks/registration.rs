@@ -260,6 +260,12 @@ impl Gcks {
                 format!("{} is not authorised", ctx.peer),
             );
         }
+        if group.excluded.contains(&ctx.peer) {
+            return reject(
+                NotifyType::AUTHORIZATION_FAILED,
+                format!("{} was excluded by the operator", ctx.peer),
+            );
+        }
         let rejoining = group.members.contains_key(&ctx.peer);
         if !rejoining && group.members.len() >= group.config.capacity {
             return reject(

@@ -453,6 +453,8 @@ impl Gcks {
     /// a first GSA_REKEY, on the current Rekey SA, carries only the new KEK wrapped so that
     /// no excluded member can unwrap it; a second, on the new Rekey SA, carries the new
     /// Data-Security SAs and deletes the old ones (forward access control, §3.2.1).
+    /// The excluded members are refused if they register again, until
+    /// [`Gcks::readmit`].
     pub fn exclude(
         &mut self,
         group: &GroupId,
@@ -464,6 +466,8 @@ impl Gcks {
         if let Some(m) = members.iter().find(|m| !g.members.contains_key(*m)) {
             return Err(GcksError::UnknownMember(m.clone()));
         }
+        // An excluded member must not simply register again (docs/decisions.md R23).
+        g.excluded.extend(members.iter().cloned());
         if g.rekey_sa.is_none() {
             // Inband-only group: new SAs, sent over the IKE SA of every remaining member
             // (RFC 9838 §2.4.2); the excluded ones simply get nothing.
@@ -512,6 +516,12 @@ impl Gcks {
         out.push(GcksOutput::Multicast(g.change_teks(&in_use2, now)?));
         log::info!("group {group}: excluded {} member(s)", members.len());
         Ok(out)
+    }
+
+    /// Lets a member the operator excluded register again (it is refused with
+    /// AUTHORIZATION_FAILED until then). Returns whether it was excluded.
+    pub fn readmit(&mut self, group: &GroupId, member: &Identity) -> Result<bool, GcksError> {
+        Ok(self.group_mut(group)?.excluded.remove(member))
     }
 
     /// Replaces the group's GSA_REKEY signing key (RFC 9838 §2.4.1, §4.5.3.2): a GSA_REKEY
