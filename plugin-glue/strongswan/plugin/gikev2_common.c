@@ -275,8 +275,10 @@ static void settings_collect(const char *section, const char *prefix,
 	{
 		return;
 	}
+	/* the path is the format itself: libstrongswan does not find sections
+	 * through a bare "%s" format (names with '%' are refused when loading) */
 	enumerator = lib->settings->create_key_value_enumerator(lib->settings,
-															"%s", section);
+															(char*)section);
 	while (enumerator->enumerate(enumerator, &key, &value))
 	{
 		if (asprintf(&name, "%s%s", prefix, key) > 0)
@@ -287,9 +289,15 @@ static void settings_collect(const char *section, const char *prefix,
 	enumerator->destroy(enumerator);
 
 	enumerator = lib->settings->create_section_enumerator(lib->settings,
-														  "%s", section);
+														  (char*)section);
 	while (enumerator->enumerate(enumerator, &name))
 	{
+		if (strchr(name, '%'))
+		{
+			DBG1(DBG_CFG, "gikev2: section name '%s' contains '%%', ignored",
+				 name);
+			continue;
+		}
 		if (asprintf(&sub, "%s.%s", section, name) > 0)
 		{
 			if (asprintf(&subprefix, "%s%s.", prefix, name) > 0)

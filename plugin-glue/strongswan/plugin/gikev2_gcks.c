@@ -537,6 +537,12 @@ gikev2_gcks_role_t *gikev2_gcks_role_create(void)
 									"%s.plugins.gikev2.groups", lib->ns);
 	while (enumerator->enumerate(enumerator, &name))
 	{
+		if (strchr(name, '%'))
+		{
+			DBG1(DBG_CFG, "gikev2: groups.%s: a name must not contain "
+				 "'%%', ignored", name);
+			continue;
+		}
 		snprintf(section, sizeof(section), "%s.plugins.gikev2.groups.%s",
 				 lib->ns, name);
 		gikev2_settings_collect(section, &settings);

@@ -798,10 +798,17 @@ gikev2_gm_role_t *gikev2_gm_role_create(gikev2_kernel_t *kernel)
 									"%s.plugins.gikev2.memberships", lib->ns);
 	while (enumerator->enumerate(enumerator, &name))
 	{
+		if (strchr(name, '%'))
+		{
+			DBG1(DBG_CFG, "gikev2: memberships.%s: a name must not contain "
+				 "'%%', ignored", name);
+			continue;
+		}
 		snprintf(section, sizeof(section), "%s.plugins.gikev2.memberships.%s",
 				 lib->ns, name);
-		connection = lib->settings->get_str(lib->settings, "%s.connection",
-											NULL, section);
+		connection = lib->settings->get_str(lib->settings,
+						"%s.plugins.gikev2.memberships.%s.connection", NULL,
+						lib->ns, name);
 		if (!connection)
 		{
 			DBG1(DBG_CFG, "gikev2: memberships.%s.connection: missing (the "

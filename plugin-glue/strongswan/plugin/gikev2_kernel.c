@@ -73,6 +73,7 @@ static char *wireshark_integ(uint16_t alg)
 {
 	switch (alg)
 	{
+		case 0:
 		case AUTH_UNDEFINED:
 			return "NULL";
 		case AUTH_HMAC_SHA1_96:
