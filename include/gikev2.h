@@ -414,6 +414,11 @@ gikev2_status_t gikev2_membership_new(const char *name,
 									  size_t count, gikev2_membership_t **out);
 void gikev2_membership_free(gikev2_membership_t *membership);
 
+/** The membership's group ID in text form, as results name it on the member
+ *  side (e.g. "fqdn:video.example.com"); valid while the membership lives;
+ *  "" for NULL. */
+const char *gikev2_membership_group(const gikev2_membership_t *membership);
+
 /** The member's side of one registration IKE SA. */
 typedef struct gikev2_gm gikev2_gm_t;
 

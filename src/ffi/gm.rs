@@ -19,6 +19,8 @@ use std::ffi::c_char;
 pub(crate) struct MembershipHandle {
     name: String,
     config: MembershipConfig,
+    /// The group ID text, as results name the group.
+    group_text: std::ffi::CString,
 }
 
 impl Handle for gikev2_membership_t {
@@ -45,6 +47,7 @@ pub unsafe extern "C" fn gikev2_membership_new(
         let config = crate::settings::membership_config(name, &settings)?;
         let h = MembershipHandle {
             name: name.to_string(),
+            group_text: boundary::cstring(config.group.to_string()),
             config,
         };
         // SAFETY: checked non-NULL.
@@ -57,6 +60,18 @@ pub unsafe extern "C" fn gikev2_membership_new(
 pub unsafe extern "C" fn gikev2_membership_free(membership: *mut gikev2_membership_t) {
     // SAFETY: NULL or a handle from gikev2_membership_new, freed once.
     boundary::guard_value((), || unsafe { gikev2_membership_t::free(membership) })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_membership_group(
+    membership: *const gikev2_membership_t,
+) -> *const c_char {
+    let empty = c"".as_ptr();
+    // SAFETY: NULL or a live membership; the text lives as long as it.
+    boundary::guard_value(empty, || {
+        unsafe { gikev2_membership_t::get(membership, "membership") }
+            .map_or(empty, |h| h.group_text.as_ptr())
+    })
 }
 
 #[no_mangle]

@@ -29,6 +29,8 @@ static void null_getters(void)
 	gikev2_gcks_free(NULL);
 	gikev2_gm_free(NULL);
 	gikev2_membership_free(NULL);
+	CHECK(gikev2_membership_group(NULL) != NULL &&
+		  gikev2_membership_group(NULL)[0] == '\0');
 	CHECK(gikev2_result_notify(NULL) == 0);
 	CHECK(gikev2_result_outcome(NULL) == GIKEV2_OUTCOME_NONE);
 	CHECK(gikev2_result_text(NULL) != NULL && gikev2_result_text(NULL)[0] == '\0');

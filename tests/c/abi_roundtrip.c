@@ -154,6 +154,8 @@ int main(void)
 								   COUNT(video_membership), &video));
 	CHECK_OK(gikev2_membership_new("inband", sender_membership,
 								   COUNT(sender_membership), &inband));
+	/* results name the member's groups as the membership does */
+	CHECK(strcmp(gikev2_membership_group(video), "fqdn:video.example.com") == 0);
 
 	/* Member 1 joins in GSA_AUTH. */
 	ike_pair(&p1, 1, "gm1.gms.example");

@@ -645,23 +645,20 @@ METHOD(gikev2_gm_role_t, inband_task, task_t*,
 }
 
 /**
- * Membership whose group ID text is `group`.
+ * The membership of this entry's connection whose group is `group` (the
+ * group ID text results use).
  */
 static membership_t *membership_for_group(private_gikev2_gm_role_t *this,
 										  entry_t *e, const char *group)
 {
 	enumerator_t *enumerator;
 	membership_t *m, *found = NULL;
-	char *id;
 
 	enumerator = this->memberships->create_enumerator(this->memberships);
 	while (enumerator->enumerate(enumerator, &m))
 	{
-		id = lib->settings->get_str(lib->settings,
-						"%s.plugins.gikev2.memberships.%s.group", NULL,
-						lib->ns, m->name);
-		if (streq(m->connection, e->connection) && id && group &&
-			strstr(group, strchr(id, ':') ? strchr(id, ':') + 1 : id))
+		if (streq(m->connection, e->connection) && group &&
+			streq(gikev2_membership_group(m->membership), group))
 		{
 			found = m;
 			break;

@@ -281,13 +281,16 @@ METHOD(gikev2_kernel_t, install, bool,
 				chunk_create((u_char*)sa->encr_key, sa->encr_key_len),
 				chunk_create((u_char*)sa->salt, sa->salt_len));
 	this->mutex->lock(this->mutex);
-	if (sa->direction == GIKEV2_DIR_IN || sa->direction == GIKEV2_DIR_BOTH)
-	{
-		ok = install_one(this, sa, local, TRUE, enc_key) && ok;
-	}
+	/* outbound first: kernel-libipsec finds the SA installed last first when
+	 * it looks up an inbound packet by (SPI, destination), and both
+	 * directions of a group SA share them */
 	if (sa->direction == GIKEV2_DIR_OUT || sa->direction == GIKEV2_DIR_BOTH)
 	{
 		ok = install_one(this, sa, local, FALSE, enc_key) && ok;
+	}
+	if (sa->direction == GIKEV2_DIR_IN || sa->direction == GIKEV2_DIR_BOTH)
+	{
+		ok = install_one(this, sa, local, TRUE, enc_key) && ok;
 	}
 	save_keys(this, sa, enc_key);
 	this->mutex->unlock(this->mutex);
