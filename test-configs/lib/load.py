@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Registration rate: G-IKEv2 GSA_AUTH next to plain IKEv2 IKE_AUTH (lab only).
+
+  load.py --uri unix://.../charon.vici --group-conn gcks --plain-conn plain
+          [--seconds 8] [--block 2] [--log charon.log]
+
+Runs in the group member's namespace and talks to its charon over vici (lib/vici.py,
+no swanctl process per cycle, so process start-up does not hide the protocol cost).
+One cycle = initiate the childless IKE SA of a connection and wait until it is up,
+then terminate it and wait until it is gone. For --group-conn the plugin turns the
+IKE_AUTH into GSA_AUTH (the connection carries a membership), for --plain-conn it
+is a plain IKE_AUTH with the same proposals against the same responder. The two
+loops alternate in blocks of --block seconds until each ran --seconds, so both see
+the same machine load. With --log, the plugin's "gikev2: registered" lines written
+during the run are counted as well.
+
+Prints the cycles per second of each and their ratio. Exit 0 if both completed at
+least one cycle (there is no timing assertion).
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vici import Session  # noqa: E402
+
+
+def cycle(s, conn, timeout_ms):
+    r = s.request("initiate", {"ike": conn, "timeout": str(timeout_ms)})
+    if r.get("success") != "yes":
+        return False, r.get("errmsg", "initiate failed")
+    r = s.request("terminate", {"ike": conn, "timeout": str(timeout_ms)})
+    if r.get("success") != "yes":
+        return False, r.get("errmsg", "terminate failed")
+    return True, None
+
+
+def count_in_log(path, offset, needle):
+    if not path:
+        return None
+    try:
+        with open(path, errors="replace") as f:
+            f.seek(offset)
+            return sum(1 for l in f if needle in l)
+    except OSError:
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--uri", required=True)
+    ap.add_argument("--group-conn", default="gcks")
+    ap.add_argument("--plain-conn", default="plain")
+    ap.add_argument("--seconds", type=float, default=8.0, help="run time of each loop")
+    ap.add_argument("--block", type=float, default=2.0, help="alternate every this many seconds")
+    ap.add_argument("--timeout-ms", type=int, default=10000, help="vici timeout of one initiate/terminate")
+    ap.add_argument("--log", help="charon log of this host (counts 'gikev2: registered')")
+    a = ap.parse_args()
+
+    s = Session(a.uri)
+    log_off = os.path.getsize(a.log) if a.log and os.path.exists(a.log) else 0
+    stats = {a.group_conn: [0, 0.0, 0, None], a.plain_conn: [0, 0.0, 0, None]}  # ok, time, errors, last error
+    order = [a.group_conn, a.plain_conn]
+    i = 0
+    while any(stats[c][1] < a.seconds for c in order):
+        conn = order[i % 2]
+        i += 1
+        st = stats[conn]
+        if st[1] >= a.seconds:
+            continue
+        t_end = time.monotonic() + min(a.block, a.seconds - st[1])
+        t0 = time.monotonic()
+        while time.monotonic() < t_end:
+            ok, err = cycle(s, conn, a.timeout_ms)
+            if ok:
+                st[0] += 1
+            else:
+                st[2] += 1
+                st[3] = err
+                if st[2] > 20 and st[0] == 0:
+                    break
+        st[1] += time.monotonic() - t0
+        if st[2] > 20 and st[0] == 0:
+            print("load: %s keeps failing (%s), giving up" % (conn, st[3]), flush=True)
+            st[1] = a.seconds
+    s.close()
+
+    reg = count_in_log(a.log, log_off, "gikev2: registered")
+    g, p = stats[a.group_conn], stats[a.plain_conn]
+    grate = g[0] / g[1] if g[1] else 0.0
+    prate = p[0] / p[1] if p[1] else 0.0
+    print("load: GSA_AUTH via '%s': %d registrations in %.1f s = %.1f/s%s%s" % (
+        a.group_conn, g[0], g[1], grate,
+        "" if reg is None else " (plugin log: %d 'gikev2: registered')" % reg,
+        "" if not g[2] else ", %d failed (%s)" % (g[2], g[3])))
+    print("load: IKE_AUTH via '%s': %d establishments in %.1f s = %.1f/s%s" % (
+        a.plain_conn, p[0], p[1], prate, "" if not p[2] else ", %d failed (%s)" % (p[2], p[3])))
+    if prate:
+        print("load: ratio GSA_AUTH/IKE_AUTH = %.2f" % (grate / prate))
+    ok = g[0] > 0 and p[0] > 0
+    print("load: %s" % ("completed" if ok else "FAILED: a loop completed no cycle"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
