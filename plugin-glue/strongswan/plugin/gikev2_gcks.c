@@ -197,9 +197,10 @@ static void apply_result(private_gikev2_gcks_role_t *this,
 	{
 		if (gikev2_result_event(result, i, &event) == GIKEV2_OK)
 		{
+			/* the library logged the event already */
 			if (event.sender_id_count)
 			{
-				DBG1(DBG_CFG, "gikev2: member %s %s group %s (Sender-IDs "
+				DBG2(DBG_CFG, "gikev2: member %s %s group %s (Sender-IDs "
 					 "%u..%u) %s", event.member ?: "-", event_name(event.kind),
 					 event.group, event.sender_id_first,
 					 event.sender_id_first + event.sender_id_count - 1,
@@ -207,7 +208,7 @@ static void apply_result(private_gikev2_gcks_role_t *this,
 			}
 			else
 			{
-				DBG1(DBG_CFG, "gikev2: member %s %s group %s %s",
+				DBG2(DBG_CFG, "gikev2: member %s %s group %s %s",
 					 event.member ?: "-", event_name(event.kind), event.group,
 					 event.detail);
 			}

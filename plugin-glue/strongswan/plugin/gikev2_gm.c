@@ -176,8 +176,7 @@ static void apply_result(private_gikev2_gm_role_t *this, entry_t *e,
 		{
 			continue;
 		}
-		/* a re-registration may bring an SA we hold already: replace it */
-		this->kernel->remove(this->kernel, install.protocol, install.spi, 4);
+		/* a re-registration may bring an SA we hold already: it stays */
 		if (install.direction != GIKEV2_DIR_OUT)
 		{
 			this->kernel->join(this->kernel, &install.dst, e->local);
@@ -186,7 +185,7 @@ static void apply_result(private_gikev2_gm_role_t *this, entry_t *e,
 		{
 			installed++;
 		}
-		DBG1(DBG_CFG, "gikev2: group %s SA %N SPI %.2x%.2x%.2x%.2x "
+		DBG2(DBG_CFG, "gikev2: group %s SA %N SPI %.2x%.2x%.2x%.2x "
 			 "direction %s", install.group, protocol_id_names,
 			 install.protocol, install.spi[0], install.spi[1],
 			 install.spi[2], install.spi[3],
@@ -200,7 +199,7 @@ static void apply_result(private_gikev2_gm_role_t *this, entry_t *e,
 			host_t *dst = gikev2_ts_host(&listen.dst, listen.dst.start_port);
 
 			this->kernel->join(this->kernel, &listen.dst, e->local);
-			DBG1(DBG_CFG, "gikev2: group %s Rekey SA %.8x%.8x... listening "
+			DBG2(DBG_CFG, "gikev2: group %s Rekey SA %.8x%.8x... listening "
 				 "on %#H", listen.group,
 				 untoh32(listen.spi), untoh32(listen.spi + 4), dst);
 			dst->destroy(dst);
@@ -212,20 +211,23 @@ static void apply_result(private_gikev2_gm_role_t *this, entry_t *e,
 		{
 			continue;
 		}
-		if (event.kind == GIKEV2_EVENT_REREGISTER)
+		if (event.kind == GIKEV2_EVENT_MEMBER_EXCLUDED)
 		{
-			DBG1(DBG_CFG, "gikev2: %s group %s: must register again (%s)",
-				 strstr(event.detail, "xclu") ? "excluded from" : "leaving",
-				 event.group, event.detail);
+			DBG1(DBG_CFG, "gikev2: excluded from group %s: %s", event.group,
+				 event.detail);
 		}
-		else
+		else if (event.kind == GIKEV2_EVENT_REREGISTER)
 		{
 			DBG1(DBG_CFG, "gikev2: group %s: %s", event.group, event.detail);
+		}
+		else
+		{	/* the library logged it already */
+			DBG2(DBG_CFG, "gikev2: group %s: %s", event.group, event.detail);
 		}
 	}
 	if (installed || removed || gikev2_result_outcome(result))
 	{
-		DBG1(DBG_CFG, "gikev2: %s: %s, %zu SA(s) installed, %zu removed",
+		DBG2(DBG_CFG, "gikev2: %s: %s, %zu SA(s) installed, %zu removed",
 			 what, outcome_name(gikev2_result_outcome(result)), installed,
 			 removed);
 	}
@@ -329,7 +331,7 @@ METHOD(gikev2_gm_role_t, auth_request, void,
 	gikev2_result_free(result);
 	this->entries->insert_last(this->entries, e);
 	this->mutex->unlock(this->mutex);
-	DBG1(DBG_CFG, "gikev2: joining group of membership %s in GSA_AUTH",
+	DBG2(DBG_CFG, "gikev2: joining group of membership %s in GSA_AUTH",
 		 m->name);
 }
 

@@ -269,30 +269,65 @@ static bool install_one(private_gikev2_kernel_t *this,
 	return TRUE;
 }
 
+/**
+ * Is this direction of an SA installed already? A group SA's SPI names its
+ * keys for its whole life (the key server never reuses an SPI), so a
+ * re-registration that brings it again needs no kernel work.
+ */
+static bool installed(private_gikev2_kernel_t *this,
+					  const gikev2_sa_install_t *sa, bool inbound)
+{
+	enumerator_t *enumerator;
+	entry_t *e;
+	uint32_t spi;
+	bool found = FALSE;
+
+	memcpy(&spi, sa->spi, 4);
+	enumerator = this->entries->create_enumerator(this->entries);
+	while (enumerator->enumerate(enumerator, &e))
+	{
+		if (e->protocol == sa->protocol && e->spi == spi &&
+			e->inbound == inbound)
+		{
+			found = TRUE;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
 METHOD(gikev2_kernel_t, install, bool,
 	private_gikev2_kernel_t *this, const gikev2_sa_install_t *sa,
 	host_t *local)
 {
 	chunk_t enc_key;
-	bool ok = TRUE;
+	bool ok = TRUE, in, out, fresh = FALSE;
 
 	/* charon's kernel interface wants the salt appended to the key */
 	enc_key = chunk_cat("cc",
 				chunk_create((u_char*)sa->encr_key, sa->encr_key_len),
 				chunk_create((u_char*)sa->salt, sa->salt_len));
+	in = sa->direction == GIKEV2_DIR_IN || sa->direction == GIKEV2_DIR_BOTH;
+	out = sa->direction == GIKEV2_DIR_OUT || sa->direction == GIKEV2_DIR_BOTH;
 	this->mutex->lock(this->mutex);
 	/* outbound first: kernel-libipsec finds the SA installed last first when
 	 * it looks up an inbound packet by (SPI, destination), and both
 	 * directions of a group SA share them */
-	if (sa->direction == GIKEV2_DIR_OUT || sa->direction == GIKEV2_DIR_BOTH)
+	if (out && !installed(this, sa, FALSE))
 	{
 		ok = install_one(this, sa, local, FALSE, enc_key) && ok;
+		fresh = TRUE;
 	}
-	if (sa->direction == GIKEV2_DIR_IN || sa->direction == GIKEV2_DIR_BOTH)
+	if (in && !installed(this, sa, TRUE))
 	{
 		ok = install_one(this, sa, local, TRUE, enc_key) && ok;
+		fresh = TRUE;
 	}
-	save_keys(this, sa, enc_key);
+	if (fresh)
+	{
+		save_keys(this, sa, enc_key);
+	}
 	this->mutex->unlock(this->mutex);
 	chunk_clear(&enc_key);
 	return ok;
