@@ -143,7 +143,10 @@ typedef struct gikev2_ike_sa {
 	uint16_t kwa;
 	const uint8_t *sk_d;
 	size_t sk_d_len;
-	/** IKEv2 ID Type of the peer (1 IPv4, 2 FQDN, 3 RFC822, 5 IPv6, 11 KEY_ID). */
+	/** IKEv2 ID Type of the peer (1 IPv4, 2 FQDN, 3 RFC822, 5 IPv6, 11 KEY_ID).
+	 *  At the member the peer ID may be empty: the key server's identity is not
+	 *  known before IKE_AUTH when the connection accepts any (gikev2_gm_new,
+	 *  then gikev2_gm_update_ike_sa once it is). */
 	uint8_t peer_id_type;
 	const uint8_t *peer_id;
 	size_t peer_id_len;
@@ -370,6 +373,15 @@ gikev2_status_t gikev2_gcks_handle_request(gikev2_gcks_t *gcks,
 										   const gikev2_payload_t *payloads,
 										   size_t count, uint64_t now_ms,
 										   gikev2_result_t **out);
+
+/** The IKE SA `old` was rekeyed into `new` (RFC 7296 §2.18): members that
+ *  registered over it are reached over the new one from now on (their
+ *  GSA_INBAND_REKEY targets carry the new SPIs). Only the SPIs of the two
+ *  descriptions are used. `*out_moved` is how many memberships moved. */
+gikev2_status_t gikev2_gcks_ike_sa_rekeyed(gikev2_gcks_t *gcks,
+										   const gikev2_ike_sa_t *old,
+										   const gikev2_ike_sa_t *new_sa,
+										   size_t *out_moved);
 
 /** Excludes one member (identity text, e.g. "fqdn:gm3.example") from group
  *  section `group`: LKH rekey datagrams (RFC 9838 §3.2) or inband targets. */

@@ -200,6 +200,27 @@ pub(crate) fn cstring(s: impl Into<String>) -> CString {
 /// # Safety
 /// `p` is NULL or points to a valid `gikev2_ike_sa_t` whose buffers follow [`slice`].
 pub(crate) unsafe fn ike_sa(p: *const gikev2_ike_sa_t) -> Result<IkeSaContext, Error> {
+    // SAFETY: forwarded contract.
+    unsafe { ike_sa_with(p, true) }
+}
+
+/// As [`ike_sa`] for the member, which does not know the key server's identity before
+/// IKE_AUTH completes (a connection whose remote ID is `%any`): an empty peer ID is
+/// accepted and stands for "not known yet".
+///
+/// # Safety
+/// As [`ike_sa`].
+pub(crate) unsafe fn member_ike_sa(p: *const gikev2_ike_sa_t) -> Result<IkeSaContext, Error> {
+    // SAFETY: forwarded contract.
+    unsafe { ike_sa_with(p, false) }
+}
+
+/// # Safety
+/// As [`ike_sa`].
+unsafe fn ike_sa_with(
+    p: *const gikev2_ike_sa_t,
+    peer_required: bool,
+) -> Result<IkeSaContext, Error> {
     // SAFETY: NULL or valid by contract.
     let sa = unsafe { p.as_ref() }.ok_or(Error::Null("ike_sa"))?;
     // SAFETY: forwarded contract.
@@ -224,7 +245,7 @@ pub(crate) unsafe fn ike_sa(p: *const gikev2_ike_sa_t) -> Result<IkeSaContext, E
             sk_d.len()
         )));
     }
-    if peer.is_empty() {
+    if peer.is_empty() && peer_required {
         return Err(Error::Argument("ike_sa->peer_id is empty".into()));
     }
     let peer = Identity::new(IdType(sa.peer_id_type), peer);

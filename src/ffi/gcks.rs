@@ -341,6 +341,33 @@ pub unsafe extern "C" fn gikev2_gcks_exclude(
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_ike_sa_rekeyed(
+    gcks: *mut gikev2_gcks_t,
+    old: *const gikev2_ike_sa_t,
+    new_sa: *const gikev2_ike_sa_t,
+    out_moved: *mut usize,
+) -> gikev2_status_t {
+    guard("gikev2_gcks_ike_sa_rekeyed", || {
+        // SAFETY: pointers as the header describes them, checked for NULL.
+        let h = unsafe { gikev2_gcks_t::get_mut(gcks, "gcks") }?;
+        // SAFETY: NULL or valid per the header; only the SPIs are read.
+        let old = unsafe { old.as_ref() }.ok_or(Error::Null("old"))?;
+        let new_sa = unsafe { new_sa.as_ref() }.ok_or(Error::Null("new_sa"))?;
+        out_ptr(out_moved, "out_moved")?;
+        let spis = |sa: &gikev2_ike_sa_t| {
+            let mut s = [0u8; 16];
+            s[..8].copy_from_slice(&sa.spi_i);
+            s[8..].copy_from_slice(&sa.spi_r);
+            s
+        };
+        let moved = h.gcks.ike_sa_rekeyed(&spis(old), &spis(new_sa));
+        // SAFETY: checked non-NULL.
+        unsafe { write_out(out_moved, moved) };
+        Ok(())
+    })
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn gikev2_gcks_force_rekey(
     gcks: *mut gikev2_gcks_t,
     group: *const c_char,

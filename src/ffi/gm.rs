@@ -85,7 +85,7 @@ pub unsafe extern "C" fn gikev2_gm_new(
         }
         out_ptr(out, "out")?;
         // SAFETY: non-NULL, valid by the header's contract.
-        let ctx = unsafe { boundary::ike_sa(ike_sa) }?;
+        let ctx = unsafe { boundary::member_ike_sa(ike_sa) }?;
         // SAFETY: checked non-NULL.
         unsafe { write_out(out, gikev2_gm_t::into_raw(GroupMember::new(ctx))) };
         Ok(())
@@ -106,7 +106,7 @@ pub unsafe extern "C" fn gikev2_gm_update_ike_sa(
     guard("gikev2_gm_update_ike_sa", || {
         // SAFETY: pointers as the header describes them, checked for NULL.
         let gm = unsafe { gikev2_gm_t::get_mut(gm, "gm") }?;
-        let ctx = unsafe { boundary::ike_sa(ike_sa) }?;
+        let ctx = unsafe { boundary::member_ike_sa(ike_sa) }?;
         gm.set_ike_sa(ctx);
         Ok(())
     })

@@ -132,6 +132,20 @@ impl Gcks {
             .ok_or_else(|| GcksError::UnknownGroup(id.clone()))
     }
 
+    /// The IKE SA with SPIs `old` (SPIi | SPIr) was rekeyed into one with SPIs `new`
+    /// (RFC 7296 §2.18): members that registered over it are now reached over the new one
+    /// (GSA_INBAND_REKEY, RFC 9838 §2.4.2). Returns how many memberships moved.
+    pub fn ike_sa_rekeyed(&mut self, old: &[u8; 16], new: &[u8; 16]) -> usize {
+        let mut moved = 0;
+        for g in self.groups.values_mut() {
+            for m in g.members.values_mut().filter(|m| &m.ike_spis == old) {
+                m.ike_spis = *new;
+                moved += 1;
+            }
+        }
+        moved
+    }
+
     /// A group by ID.
     pub fn group(&self, id: &GroupId) -> Option<&Group> {
         self.groups.get(id)

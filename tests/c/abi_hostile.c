@@ -127,6 +127,19 @@ static void gcks_nulls(gikev2_gcks_t *gcks, const ike_pair_t *pair)
 	CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", NULL, T0, &r), GIKEV2_ERR_NULL);
 	CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", "fqdn:a.gms.example", T0, NULL),
 				 GIKEV2_ERR_NULL);
+	{
+		size_t moved = 7;
+
+		CHECK_STATUS(gikev2_gcks_ike_sa_rekeyed(NULL, &pair->at_gcks, &pair->at_gcks, &moved),
+					 GIKEV2_ERR_NULL);
+		CHECK_STATUS(gikev2_gcks_ike_sa_rekeyed(gcks, NULL, &pair->at_gcks, &moved),
+					 GIKEV2_ERR_NULL);
+		CHECK_STATUS(gikev2_gcks_ike_sa_rekeyed(gcks, &pair->at_gcks, NULL, &moved),
+					 GIKEV2_ERR_NULL);
+		CHECK_STATUS(gikev2_gcks_ike_sa_rekeyed(gcks, &pair->at_gcks, &pair->at_gcks, NULL),
+					 GIKEV2_ERR_NULL);
+		CHECK(moved == 7);
+	}
 	CHECK_STATUS(gikev2_gcks_force_rekey(NULL, "video", T0, &r), GIKEV2_ERR_NULL);
 	CHECK_STATUS(gikev2_gcks_force_rekey(gcks, NULL, T0, &r), GIKEV2_ERR_NULL);
 	CHECK_STATUS(gikev2_gcks_force_rekey(gcks, "video", T0, NULL), GIKEV2_ERR_NULL);
@@ -224,10 +237,28 @@ static void bad_ike_sas(const ike_pair_t *pair)
 	sa = pair->at_gm;
 	sa.peer_id = NULL;
 	CHECK_STATUS(gikev2_gm_new(&sa, &g), GIKEV2_ERR_NULL);
+	CHECK(g == (gikev2_gm_t *)SENTINEL);
+	/* the member may not know the key server's identity yet (remote %any) ... */
 	sa = pair->at_gm;
 	sa.peer_id_len = 0;
-	CHECK_STATUS(gikev2_gm_new(&sa, &g), GIKEV2_ERR_ARGUMENT);
-	CHECK(g == (gikev2_gm_t *)SENTINEL);
+	CHECK_OK(gikev2_gm_new(&sa, &g));
+	CHECK(g != NULL && g != (gikev2_gm_t *)SENTINEL);
+	CHECK_OK(gikev2_gm_update_ike_sa(g, &sa));
+	gikev2_gm_free(g);
+	/* ... the key server must know the member's */
+	{
+		gikev2_gcks_t *gcks = NULL;
+		gikev2_result_t *r = SENTINEL;
+		gikev2_payload_t pl = {50, false, (const uint8_t *)"\x02\0\0\0x", 5};
+
+		CHECK_OK(gikev2_gcks_new(&gcks));
+		sa = pair->at_gcks;
+		sa.peer_id_len = 0;
+		CHECK_STATUS(gikev2_gcks_handle_request(gcks, &sa, 39, &pl, 1, T0, &r),
+					 GIKEV2_ERR_ARGUMENT);
+		OUT_UNTOUCHED(r);
+		gikev2_gcks_free(gcks);
+	}
 }
 
 /* Settings the daemon might hand over by mistake. */

@@ -370,7 +370,24 @@ int main(void)
 	CHECK(ev.sender_id_count == 2 && strstr(ev.detail, "16 bits"));
 	gikev2_result_free(r);
 
-	/* Rekeying the inband group names member 1's IKE SA ... */
+	/* Member 1's IKE SA was rekeyed (RFC 7296 §2.18): its memberships move to the
+	 * new SPIs; an IKE SA nobody registered over moves nothing. */
+	{
+		gikev2_ike_sa_t rekeyed = p1.at_gcks;
+		size_t moved = 99;
+
+		rekeyed.spi_i[0] ^= 0xff;
+		rekeyed.spi_r[7] ^= 0xff;
+		CHECK_OK(gikev2_gcks_ike_sa_rekeyed(gcks, &p1.at_gcks, &rekeyed, &moved));
+		CHECK(moved == 2); /* "video" and "inband" */
+		CHECK_OK(gikev2_gcks_ike_sa_rekeyed(gcks, &p1.at_gcks, &rekeyed, &moved));
+		CHECK(moved == 0);
+		p1.at_gcks = rekeyed;
+		p1.at_gm.spi_i[0] ^= 0xff;
+		p1.at_gm.spi_r[7] ^= 0xff;
+		CHECK_OK(gikev2_gm_update_ike_sa(gm1, &p1.at_gm));
+	}
+	/* Rekeying the inband group names member 1's (new) IKE SA ... */
 	CHECK_OK(gikev2_gcks_force_rekey(gcks, "inband", T0 + 13000, &r));
 	CHECK(gikev2_result_datagram_count(r) == 0);
 	CHECK(gikev2_result_inband_count(r) == 1);

@@ -156,7 +156,9 @@ static job_requeue_t inband_job(inband_job_t *job)
 }
 
 /**
- * Carry out what a result asks for, except its payloads.
+ * Carry out what a result asks for, except its payloads. Called with the
+ * mutex held, so GSA_REKEY datagrams reach charon's send queue in Message ID
+ * order.
  */
 static void apply_result(private_gikev2_gcks_role_t *this,
 						 gikev2_result_t *result)
@@ -251,6 +253,20 @@ static pending_t *take_pending(private_gikev2_gcks_role_t *this, uint32_t id)
 	return found;
 }
 
+static bool has_idg(gikev2_payloads_t *payloads)
+{
+	size_t i;
+
+	for (i = 0; i < payloads->count; i++)
+	{
+		if (payloads->items[i].type == GIKEV2_PL_IDG)
+		{
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
 METHOD(gikev2_gcks_role_t, auth_request, void,
 	private_gikev2_gcks_role_t *this, ike_sa_t *ike_sa, message_t *message)
 {
@@ -262,7 +278,15 @@ METHOD(gikev2_gcks_role_t, auth_request, void,
 	gikev2_payloads_from_message(message, TRUE, &p->payloads);
 	this->mutex->lock(this->mutex);
 	old = take_pending(this, p->ike_sa);
-	this->pending->insert_last(this->pending, p);
+	if (old && !has_idg(&p->payloads))
+	{	/* a later IKE_AUTH round (EAP): the group request came first */
+		this->pending->insert_last(this->pending, old);
+		old = p;
+	}
+	else
+	{
+		this->pending->insert_last(this->pending, p);
+	}
 	this->mutex->unlock(this->mutex);
 	if (old)
 	{
@@ -293,6 +317,11 @@ static void handle_registration(private_gikev2_gcks_role_t *this,
 	status = gikev2_gcks_handle_request(this->gcks, &ctx, exchange,
 										payloads->items, payloads->count,
 										gikev2_now_ms(), &result);
+	if (status == GIKEV2_OK)
+	{	/* GSA_REKEY first (backward access control rekeyed the group), and
+		 * queued while we hold the key server, so in Message ID order */
+		apply_result(this, result);
+	}
 	this->mutex->unlock(this->mutex);
 	if (status != GIKEV2_OK)
 	{
@@ -301,8 +330,6 @@ static void handle_registration(private_gikev2_gcks_role_t *this,
 		response->add_notify(response, FALSE, INVALID_SYNTAX, chunk_empty);
 		return;
 	}
-	/* GSA_REKEY first (backward access control rekeyed the group) */
-	apply_result(this, result);
 	gikev2_payloads_to_message(result, response);
 	notify = gikev2_result_notify(result);
 	if (notify)
@@ -387,6 +414,39 @@ METHOD(gikev2_gcks_role_t, registration_task, task_t*,
 							  &handler->public);
 }
 
+/**
+ * The SPIs of an IKE SA in the library's form (only they are used).
+ */
+static void ike_sa_spis(ike_sa_t *ike_sa, gikev2_ike_sa_t *ctx)
+{
+	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
+	uint64_t spi;
+
+	*ctx = (gikev2_ike_sa_t){};
+	spi = id->get_initiator_spi(id);
+	memcpy(ctx->spi_i, &spi, 8);
+	spi = id->get_responder_spi(id);
+	memcpy(ctx->spi_r, &spi, 8);
+}
+
+METHOD(gikev2_gcks_role_t, ike_sa_rekeyed, void,
+	private_gikev2_gcks_role_t *this, ike_sa_t *old, ike_sa_t *new)
+{
+	gikev2_ike_sa_t from, to;
+	size_t moved = 0;
+
+	ike_sa_spis(old, &from);
+	ike_sa_spis(new, &to);
+	this->mutex->lock(this->mutex);
+	gikev2_gcks_ike_sa_rekeyed(this->gcks, &from, &to, &moved);
+	this->mutex->unlock(this->mutex);
+	if (moved)
+	{
+		DBG1(DBG_CFG, "gikev2: %zu membership(s) of %Y moved to the rekeyed "
+			 "IKE SA '%s'", moved, new->get_other_id(new), new->get_name(new));
+	}
+}
+
 METHOD(gikev2_gcks_role_t, ike_sa_down, void,
 	private_gikev2_gcks_role_t *this, ike_sa_t *ike_sa)
 {
@@ -410,20 +470,16 @@ METHOD(gikev2_gcks_role_t, tick, void,
 	this->mutex->lock(this->mutex);
 	if (gikev2_gcks_next_deadline(this->gcks, &deadline) == GIKEV2_OK &&
 		deadline <= now &&
-		gikev2_gcks_on_timeout(this->gcks, now, &result) != GIKEV2_OK)
-	{
-		result = NULL;
-	}
-	this->mutex->unlock(this->mutex);
-	if (result)
+		gikev2_gcks_on_timeout(this->gcks, now, &result) == GIKEV2_OK)
 	{
 		apply_result(this, result);
 		gikev2_result_free(result);
 	}
+	this->mutex->unlock(this->mutex);
 }
 
 /**
- * Run an operator command's result and describe it.
+ * Run an operator command's result and describe it (mutex held).
  */
 static char *command_answer(private_gikev2_gcks_role_t *this,
 							gikev2_status_t status, gikev2_result_t *result,
@@ -457,13 +513,16 @@ METHOD(gikev2_gcks_role_t, exclude, char*,
 	gikev2_result_t *result = NULL;
 	gikev2_status_t status;
 
+	char *answer;
+
 	this->mutex->lock(this->mutex);
 	status = gikev2_gcks_exclude(this->gcks, group, member, gikev2_now_ms(),
 								 &result);
-	this->mutex->unlock(this->mutex);
 	DBG1(DBG_CFG, "gikev2: operator excluded %s from group %s: %s", member,
 		 group, GIKEV2_STATUS(status));
-	return command_answer(this, status, result, "exclude");
+	answer = command_answer(this, status, result, "exclude");
+	this->mutex->unlock(this->mutex);
+	return answer;
 }
 
 METHOD(gikev2_gcks_role_t, rekey, char*,
@@ -472,13 +531,16 @@ METHOD(gikev2_gcks_role_t, rekey, char*,
 	gikev2_result_t *result = NULL;
 	gikev2_status_t status;
 
+	char *answer;
+
 	this->mutex->lock(this->mutex);
 	status = gikev2_gcks_force_rekey(this->gcks, group, gikev2_now_ms(),
 									 &result);
-	this->mutex->unlock(this->mutex);
 	DBG1(DBG_CFG, "gikev2: operator rekeyed group %s: %s", group,
 		 GIKEV2_STATUS(status));
-	return command_answer(this, status, result, "rekey");
+	answer = command_answer(this, status, result, "rekey");
+	this->mutex->unlock(this->mutex);
+	return answer;
 }
 
 METHOD(gikev2_gcks_role_t, status_, char*,
@@ -519,6 +581,7 @@ gikev2_gcks_role_t *gikev2_gcks_role_create(void)
 			.auth_request = _auth_request,
 			.auth_response = _auth_response,
 			.registration_task = _registration_task,
+			.ike_sa_rekeyed = _ike_sa_rekeyed,
 			.ike_sa_down = _ike_sa_down,
 			.tick = _tick,
 			.exclude = _exclude,

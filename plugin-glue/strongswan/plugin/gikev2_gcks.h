@@ -39,6 +39,12 @@ struct gikev2_gcks_role_t {
 	task_t *(*registration_task)(gikev2_gcks_role_t *this, ike_sa_t *ike_sa);
 
 	/**
+	 * An IKE SA was rekeyed: its members are reached over the new one.
+	 */
+	void (*ike_sa_rekeyed)(gikev2_gcks_role_t *this, ike_sa_t *old,
+						   ike_sa_t *new);
+
+	/**
 	 * The IKE SA is going away: forget pending state.
 	 */
 	void (*ike_sa_down)(gikev2_gcks_role_t *this, ike_sa_t *ike_sa);

@@ -9,6 +9,7 @@
 #include <threading/mutex.h>
 #include <collections/linked_list.h>
 #include <processing/jobs/callback_job.h>
+#include <encoding/payloads/notify_payload.h>
 
 typedef struct private_gikev2_gm_role_t private_gikev2_gm_role_t;
 
@@ -41,6 +42,8 @@ struct private_gikev2_gm_role_t {
 	linked_list_t *entries;
 	/** every library call and list access under it */
 	mutex_t *mutex;
+	/** GSA_REKEY datagrams waiting for a job */
+	refcount_t queued;
 };
 
 static void entry_destroy(entry_t *e)
@@ -109,6 +112,14 @@ METHOD(gikev2_gm_role_t, is_group_connection, bool,
 
 static void queue_registration(private_gikev2_gm_role_t *this,
 							   uint32_t ike_sa, membership_t *m, bool leave);
+
+/**
+ * INVALID_GROUP_ID, AUTHORIZATION_FAILED, REGISTRATION_FAILED (RFC 9838 §4.7).
+ */
+static bool is_group_refusal(uint16_t type)
+{
+	return type == 45 || type == 46 || type == 49;
+}
 
 static char *outcome_name(gikev2_outcome_t outcome)
 {
@@ -335,19 +346,74 @@ METHOD(gikev2_gm_role_t, auth_request, void,
 		 m->name);
 }
 
+/**
+ * Does a GSA_AUTH response carry the group's answer (GSA, KD or a refusal)?
+ */
+static bool group_answer(gikev2_payloads_t *payloads)
+{
+	size_t i;
+
+	for (i = 0; i < payloads->count; i++)
+	{
+		gikev2_payload_t *p = &payloads->items[i];
+
+		if (p->type == GIKEV2_PL_GSA || p->type == GIKEV2_PL_KD ||
+			(p->type == PLV2_NOTIFY && p->body_len >= 4 &&
+			 is_group_refusal((p->body[2] << 8) | p->body[3])))
+		{
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/**
+ * Take the key server's group-level refusals (RFC 9838 §4.7) out of a
+ * GSA_AUTH response: the IKE SA is established all the same (§2.3.1), while
+ * charon's IKE_AUTH handling would take any unknown error notify as fatal.
+ */
+static void remove_group_refusals(message_t *message)
+{
+	enumerator_t *enumerator;
+	payload_t *payload;
+	notify_payload_t *notify;
+
+	enumerator = message->create_payload_enumerator(message);
+	while (enumerator->enumerate(enumerator, &payload))
+	{
+		if (payload->get_type(payload) == PLV2_NOTIFY)
+		{
+			notify = (notify_payload_t*)payload;
+			if (is_group_refusal(notify->get_notify_type(notify)))
+			{
+				message->remove_payload_at(message, enumerator);
+				payload->destroy(payload);
+			}
+		}
+	}
+	enumerator->destroy(enumerator);
+}
+
 METHOD(gikev2_gm_role_t, auth_response, void,
 	private_gikev2_gm_role_t *this, ike_sa_t *ike_sa, message_t *message)
 {
+	gikev2_payloads_t payloads;
 	entry_t *e;
 
+	gikev2_payloads_from_message(message, FALSE, &payloads);
 	this->mutex->lock(this->mutex);
 	e = find_entry(this, ike_sa->get_unique_id(ike_sa));
-	if (e && !e->have_response)
+	/* with EAP, only the last IKE_AUTH response carries the group's answer */
+	if (e && group_answer(&payloads))
 	{
-		gikev2_payloads_from_message(message, FALSE, &e->response);
+		gikev2_payloads_free(&e->response);
+		e->response = payloads;
 		e->have_response = TRUE;
+		payloads = (gikev2_payloads_t){};
 	}
 	this->mutex->unlock(this->mutex);
+	gikev2_payloads_free(&payloads);
+	remove_group_refusals(message);
 }
 
 METHOD(gikev2_gm_role_t, ike_sa_up, void,
@@ -384,6 +450,32 @@ METHOD(gikev2_gm_role_t, ike_sa_up, void,
 		}
 	}
 	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+}
+
+METHOD(gikev2_gm_role_t, ike_sa_rekeyed, void,
+	private_gikev2_gm_role_t *this, ike_sa_t *old, ike_sa_t *new)
+{
+	gikev2_ike_sa_t ctx;
+	entry_t *e;
+
+	this->mutex->lock(this->mutex);
+	e = find_entry(this, old->get_unique_id(old));
+	if (e)
+	{
+		e->ike_sa = new->get_unique_id(new);
+		if (gikev2_ike_sa_context(new, &ctx) &&
+			gikev2_gm_update_ike_sa(e->gm, &ctx) == GIKEV2_OK)
+		{
+			DBG1(DBG_CFG, "gikev2: registration of connection %s follows the "
+				 "rekeyed IKE SA (new GSK_w)", e->connection);
+		}
+		else
+		{
+			DBG1(DBG_CFG, "gikev2: rekeyed IKE SA of connection %s has no "
+				 "usable keys for the group protocol", e->connection);
+		}
+	}
 	this->mutex->unlock(this->mutex);
 }
 
@@ -517,46 +609,51 @@ static void queue_registration(private_gikev2_gm_role_t *this,
 										job, free, NULL));
 }
 
-METHOD(gikev2_gm_role_t, rekey_datagram, void,
-	private_gikev2_gm_role_t *this, message_t *message)
+/** A GSA_REKEY datagram copied out of charon's receive path. */
+typedef struct {
+	private_gikev2_gm_role_t *role;
+	chunk_t data;
+	uint8_t spis[16];
+	uint32_t message_id;
+	host_t *source;
+} rekey_job_t;
+
+static void rekey_job_release(rekey_job_t *job)
 {
+	ignore_result(ref_put(&job->role->queued));
+	chunk_free(&job->data);
+	DESTROY_IF(job->source);
+	free(job);
+}
+
+/**
+ * Process one GSA_REKEY datagram (RFC 9838 §2.4.1.4), outside charon's bus
+ * (listener hooks run under the bus lock, which serialises every thread).
+ */
+static job_requeue_t rekey_job(rekey_job_t *job)
+{
+	private_gikev2_gm_role_t *this = job->role;
 	enumerator_t *enumerator;
 	gikev2_result_t *result;
 	gikev2_status_t status = GIKEV2_ERR_NOT_FOUND;
-	ike_sa_id_t *id;
-	uint64_t spi;
-	uint8_t spis[16];
-	chunk_t data;
 	entry_t *e;
 	bool owns;
-
-	if (message->get_exchange_type(message) != GIKEV2_XT_GSA_REKEY)
-	{
-		return;
-	}
-	data = message->get_packet_data(message);
-	id = message->get_ike_sa_id(message);
-	spi = id->get_initiator_spi(id);
-	memcpy(spis, &spi, 8);
-	spi = id->get_responder_spi(id);
-	memcpy(spis + 8, &spi, 8);
 
 	this->mutex->lock(this->mutex);
 	enumerator = this->entries->create_enumerator(this->entries);
 	while (enumerator->enumerate(enumerator, &e))
 	{
-		if (gikev2_gm_owns_rekey_spi(e->gm, spis, sizeof(spis), &owns) !=
-			GIKEV2_OK || !owns)
+		if (gikev2_gm_owns_rekey_spi(e->gm, job->spis, sizeof(job->spis),
+									 &owns) != GIKEV2_OK || !owns)
 		{
 			continue;
 		}
-		status = gikev2_gm_process_rekey(e->gm, data.ptr, data.len,
+		status = gikev2_gm_process_rekey(e->gm, job->data.ptr, job->data.len,
 										 gikev2_now_ms(), &result);
 		if (status == GIKEV2_OK)
 		{
 			DBG1(DBG_CFG, "gikev2: rekey: GSA_REKEY message ID %u from %H "
-				 "accepted", message->get_message_id(message),
-				 message->get_source(message));
+				 "accepted", job->message_id, job->source);
 			apply_result(this, e, result, "rekey");
 			gikev2_result_free(result);
 		}
@@ -567,15 +664,55 @@ METHOD(gikev2_gm_role_t, rekey_datagram, void,
 
 	if (status == GIKEV2_ERR_INCOMPLETE)
 	{
-		DBG2(DBG_CFG, "gikev2: GSA_REKEY fragment from %H kept",
-			 message->get_source(message));
+		DBG2(DBG_CFG, "gikev2: GSA_REKEY fragment from %H kept", job->source);
 	}
 	else if (status != GIKEV2_OK)
 	{
 		DBG1(DBG_CFG, "gikev2: dropped GSA_REKEY (message ID %u, %zu bytes) "
-			 "from %H: %s", message->get_message_id(message), data.len,
-			 message->get_source(message), GIKEV2_STATUS(status));
+			 "from %H: %s", job->message_id, job->data.len, job->source,
+			 GIKEV2_STATUS(status));
 	}
+	return JOB_REQUEUE_NONE;
+}
+
+/** Datagrams waiting for a rekey job; more are dropped (a flood must not
+ * queue unbounded work). */
+#define MAX_QUEUED_REKEYS 64
+
+METHOD(gikev2_gm_role_t, rekey_datagram, void,
+	private_gikev2_gm_role_t *this, message_t *message)
+{
+	rekey_job_t *job;
+	ike_sa_id_t *id;
+	uint64_t spi;
+
+	if (message->get_exchange_type(message) != GIKEV2_XT_GSA_REKEY)
+	{
+		return;
+	}
+	if (ref_cur(&this->queued) >= MAX_QUEUED_REKEYS)
+	{
+		DBG1(DBG_CFG, "gikev2: dropped GSA_REKEY from %H: %d datagrams "
+			 "queued already", message->get_source(message),
+			 MAX_QUEUED_REKEYS);
+		return;
+	}
+	INIT(job,
+		.role = this,
+		.data = chunk_clone(message->get_packet_data(message)),
+		.message_id = message->get_message_id(message),
+		.source = message->get_source(message)->clone(
+											message->get_source(message)),
+	);
+	id = message->get_ike_sa_id(message);
+	spi = id->get_initiator_spi(id);
+	memcpy(job->spis, &spi, 8);
+	spi = id->get_responder_spi(id);
+	memcpy(job->spis + 8, &spi, 8);
+	ref_get(&this->queued);
+	lib->processor->queue_job(lib->processor,
+			(job_t*)callback_job_create((callback_job_cb_t)rekey_job, job,
+							(callback_job_cleanup_t)rekey_job_release, NULL));
 }
 
 /** Handler of the passive GSA_INBAND_REKEY task. */
@@ -782,6 +919,7 @@ gikev2_gm_role_t *gikev2_gm_role_create(gikev2_kernel_t *kernel)
 			.auth_request = _auth_request,
 			.auth_response = _auth_response,
 			.ike_sa_up = _ike_sa_up,
+			.ike_sa_rekeyed = _ike_sa_rekeyed,
 			.rekey_datagram = _rekey_datagram,
 			.inband_task = _inband_task,
 			.tick = _tick,

@@ -44,6 +44,13 @@ struct gikev2_gm_role_t {
 	void (*ike_sa_up)(gikev2_gm_role_t *this, ike_sa_t *ike_sa);
 
 	/**
+	 * The registration IKE SA was rekeyed: follow it and derive GSK_w from the
+	 * new SK_d (RFC 9838 §3.1).
+	 */
+	void (*ike_sa_rekeyed)(gikev2_gm_role_t *this, ike_sa_t *old,
+						   ike_sa_t *new);
+
+	/**
 	 * A datagram for no IKE SA arrived: a GSA_REKEY (RFC 9838 §2.4.1).
 	 */
 	void (*rekey_datagram)(gikev2_gm_role_t *this, message_t *message);

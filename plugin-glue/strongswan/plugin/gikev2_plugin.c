@@ -30,11 +30,22 @@ struct private_gikev2_plugin_t {
 	struct tick_t *tick;
 };
 
-/** State of the timer job; outlives the plugin until the job ends. */
+/** State of the timer job, shared by the plugin and the job (the scheduler
+ * may discard the job before the plugin is unloaded, or the other way round):
+ * whoever drops the last reference frees it. */
 typedef struct tick_t {
 	private_gikev2_plugin_t *plugin;
 	bool running;
+	refcount_t refs;
 } tick_t;
+
+static void tick_release(tick_t *tick)
+{
+	if (ref_put(&tick->refs))
+	{
+		free(tick);
+	}
+}
 
 static void log_line(void *user, gikev2_log_level_t level, const char *line)
 {
@@ -134,13 +145,35 @@ METHOD(listener_t, ike_updown_hook, bool,
 	return TRUE;
 }
 
+METHOD(listener_t, ike_rekey_hook, bool,
+	listener_t *listener, ike_sa_t *old, ike_sa_t *new)
+{
+	private_gikev2_plugin_t *this = THIS_FROM_LISTENER(listener);
+
+	if (this->gm)
+	{
+		this->gm->ike_sa_rekeyed(this->gm, old, new);
+	}
+	if (this->gcks)
+	{
+		this->gcks->ike_sa_rekeyed(this->gcks, old, new);
+	}
+	return TRUE;
+}
+
 static task_t *registration_constructor(ike_sa_t *ike_sa, message_t *request,
 										void *data)
 {
 	private_gikev2_plugin_t *this = data;
 
-	return this->gcks ? this->gcks->registration_task(this->gcks, ike_sa)
-					  : NULL;
+	if (!this->gcks || !ike_sa->has_condition(ike_sa, COND_GSA_AUTH))
+	{	/* only an IKE SA that registered with GSA_AUTH may register to
+		 * further groups; anything else gets an empty response */
+		DBG1(DBG_CFG, "gikev2: GSA_REGISTRATION on IKE SA '%s' that did not "
+			 "start with GSA_AUTH, ignored", ike_sa->get_name(ike_sa));
+		return NULL;
+	}
+	return this->gcks->registration_task(this->gcks, ike_sa);
 }
 
 static task_t *inband_constructor(ike_sa_t *ike_sa, message_t *request,
@@ -218,11 +251,25 @@ static bool register_listener(private_gikev2_plugin_t *this,
 							  plugin_feature_t *feature, bool reg, void *data)
 {
 	char *save_keys, *uri;
+	int level;
 
 	if (reg)
 	{
-		gikev2_set_logger(log_line, NULL, lib->settings->get_int(lib->settings,
-						"%s.plugins.gikev2.loglevel", GIKEV2_LOG_INFO, lib->ns));
+		level = lib->settings->get_int(lib->settings,
+						"%s.plugins.gikev2.loglevel", GIKEV2_LOG_INFO, lib->ns);
+		if (level < GIKEV2_LOG_ERROR || level > GIKEV2_LOG_TRACE)
+		{
+			DBG1(DBG_CFG, "gikev2: loglevel: %d is not 1 (error) to 5 "
+				 "(trace), using 3 (info)", level);
+			level = GIKEV2_LOG_INFO;
+		}
+		if (this->tick_ms < 10)
+		{
+			DBG1(DBG_CFG, "gikev2: tick_ms: %u is below 10, using 250",
+				 this->tick_ms);
+			this->tick_ms = 250;
+		}
+		gikev2_set_logger(log_line, NULL, level);
 		save_keys = lib->settings->get_str(lib->settings,
 						"%s.plugins.gikev2.save_keys", NULL, lib->ns);
 		if (save_keys)
@@ -253,10 +300,12 @@ static bool register_listener(private_gikev2_plugin_t *this,
 		INIT(this->tick,
 			.plugin = this,
 			.running = TRUE,
+			.refs = 2,
 		);
 		lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
 					callback_job_create((callback_job_cb_t)tick_job, this->tick,
-										free, NULL), this->tick_ms);
+							(callback_job_cleanup_t)tick_release, NULL),
+					this->tick_ms);
 		DBG1(DBG_CFG, "gikev2: %s%s%s (library %s)",
 			 this->gcks ? "key server" : "",
 			 this->gcks && this->gm ? " and " : "",
@@ -266,8 +315,9 @@ static bool register_listener(private_gikev2_plugin_t *this,
 	else
 	{
 		if (this->tick)
-		{	/* the job frees it when it runs next or is discarded */
+		{	/* the job ends when it runs next, unless discarded already */
 			this->tick->running = FALSE;
+			tick_release(this->tick);
 			this->tick = NULL;
 		}
 		charon->bus->remove_listener(charon->bus, &this->listener);
@@ -329,6 +379,7 @@ plugin_t *gikev2_plugin_create()
 			.message = _message_hook,
 			.alert = _alert_hook,
 			.ike_updown = _ike_updown_hook,
+			.ike_rekey = _ike_rekey_hook,
 		},
 		.tick_ms = lib->settings->get_int(lib->settings,
 						"%s.plugins.gikev2.tick_ms", 250, lib->ns),
