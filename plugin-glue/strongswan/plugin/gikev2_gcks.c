@@ -358,8 +358,10 @@ METHOD(gikev2_gcks_role_t, auth_response, void,
 		handle_registration(this, ike_sa, GIKEV2_XT_GSA_AUTH, &p->payloads,
 							message);
 	}
-	else if (message->get_payload(message, PLV2_AUTH))
-	{	/* e.g. EAP: more rounds follow; keep the request */
+	else
+	{	/* not authenticated yet (EAP, multiple authentication rounds): keep
+		 * the request until the response that completes authentication;
+		 * ike_sa_down() forgets it if that never comes */
 		this->mutex->lock(this->mutex);
 		this->pending->insert_last(this->pending, p);
 		this->mutex->unlock(this->mutex);
