@@ -79,8 +79,10 @@ gikev2_control_t *gikev2_control_create(char *uri, gikev2_command_cb_t cb,
 		free(this);
 		return NULL;
 	}
+	/* a few connections at once, so one idle client does not block the
+	 * others (the socket is root's, like vici's) */
 	this->service->on_accept(this->service, (stream_service_cb_t)on_accept,
-							 this, JOB_PRIO_CRITICAL, 1);
+							 this, JOB_PRIO_CRITICAL, 4);
 	DBG1(DBG_CFG, "gikev2: operator control on %s", uri);
 	return &this->public;
 }

@@ -28,6 +28,8 @@ typedef struct {
 	host_t *local;
 	/** membership joined in GSA_AUTH */
 	membership_t *auth_membership;
+	/** group SAs installed through this registration: protocol | SPI (5 octets) */
+	linked_list_t *installed;
 	/** GSA_AUTH response payloads, until the key server is authenticated */
 	gikev2_payloads_t response;
 	bool have_response;
@@ -48,11 +50,60 @@ struct private_gikev2_gm_role_t {
 
 static void entry_destroy(entry_t *e)
 {
+	e->installed->destroy_function(e->installed, free);
 	gikev2_gm_free(e->gm);
 	DESTROY_IF(e->local);
 	gikev2_payloads_free(&e->response);
 	free(e->connection);
 	free(e);
+}
+
+/** Does entry `e` hold the group SA protocol | SPI (5 octets)? */
+static bool has_sa(entry_t *e, uint8_t *sa)
+{
+	enumerator_t *enumerator;
+	uint8_t *cur;
+	bool found = FALSE;
+
+	enumerator = e->installed->create_enumerator(e->installed);
+	while (enumerator->enumerate(enumerator, &cur))
+	{
+		if (memeq(cur, sa, 5))
+		{
+			found = TRUE;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/** Remember (add) or forget (remove) a group SA of entry `e`. */
+static void track_sa(entry_t *e, uint8_t protocol, const uint8_t *spi, bool add)
+{
+	enumerator_t *enumerator;
+	uint8_t sa[5], *cur;
+
+	sa[0] = protocol;
+	memcpy(sa + 1, spi, 4);
+	if (add)
+	{
+		if (!has_sa(e, sa))
+		{
+			e->installed->insert_last(e->installed, chunk_clone(chunk_from_thing(sa)).ptr);
+		}
+		return;
+	}
+	enumerator = e->installed->create_enumerator(e->installed);
+	while (enumerator->enumerate(enumerator, &cur))
+	{
+		if (memeq(cur, sa, 5))
+		{
+			e->installed->remove_at(e->installed, enumerator);
+			free(cur);
+		}
+	}
+	enumerator->destroy(enumerator);
 }
 
 static entry_t *find_entry(private_gikev2_gm_role_t *this, uint32_t id)
@@ -180,6 +231,10 @@ static void apply_result(private_gikev2_gm_role_t *this, entry_t *e,
 		{
 			removed++;
 		}
+		if (removal.spi_len == 4)
+		{
+			track_sa(e, removal.protocol, removal.spi, FALSE);
+		}
 	}
 	for (i = 0; i < gikev2_result_install_count(result); i++)
 	{
@@ -196,6 +251,7 @@ static void apply_result(private_gikev2_gm_role_t *this, entry_t *e,
 		{
 			installed++;
 		}
+		track_sa(e, install.protocol, install.spi, TRUE);
 		DBG2(DBG_CFG, "gikev2: group %s SA %N SPI %.2x%.2x%.2x%.2x "
 			 "direction %s", install.group, protocol_id_names,
 			 install.protocol, install.spi[0], install.spi[1],
@@ -247,7 +303,7 @@ static void apply_result(private_gikev2_gm_role_t *this, entry_t *e,
 /**
  * Handle a registration outcome (GSA_AUTH or GSA_REGISTRATION response).
  */
-static void registration_done(private_gikev2_gm_role_t *this, entry_t *e,
+static bool registration_done(private_gikev2_gm_role_t *this, entry_t *e,
 							  membership_t *m, gikev2_payloads_t *payloads)
 {
 	gikev2_result_t *result;
@@ -261,7 +317,7 @@ static void registration_done(private_gikev2_gm_role_t *this, entry_t *e,
 	{
 		DBG1(DBG_CFG, "gikev2: response for membership %s dropped: %s",
 			 m->name, GIKEV2_STATUS(status));
-		return;
+		return FALSE;
 	}
 	outcome = gikev2_result_outcome(result);
 	switch (outcome)
@@ -289,6 +345,40 @@ static void registration_done(private_gikev2_gm_role_t *this, entry_t *e,
 	}
 	apply_result(this, e, result, "registration");
 	gikev2_result_free(result);
+	return outcome == GIKEV2_OUTCOME_REGISTERED;
+}
+
+/**
+ * The registration on entry `e` succeeded: earlier registrations of the same
+ * connection are replaced. Their group SAs that the new registration did not
+ * bring (e.g. SAs replaced by a rekey meanwhile) leave the kernel.
+ */
+static void replace_earlier(private_gikev2_gm_role_t *this, entry_t *e)
+{
+	enumerator_t *enumerator, *spis;
+	entry_t *old;
+	uint8_t *sa;
+
+	enumerator = this->entries->create_enumerator(this->entries);
+	while (enumerator->enumerate(enumerator, &old))
+	{
+		if (old == e || !streq(old->connection, e->connection))
+		{
+			continue;
+		}
+		this->entries->remove_at(this->entries, enumerator);
+		spis = old->installed->create_enumerator(old->installed);
+		while (spis->enumerate(spis, &sa))
+		{
+			if (!has_sa(e, sa))
+			{
+				this->kernel->remove(this->kernel, sa[0], sa + 1, 4);
+			}
+		}
+		spis->destroy(spis);
+		entry_destroy(old);
+	}
+	enumerator->destroy(enumerator);
 }
 
 METHOD(gikev2_gm_role_t, auth_request, void,
@@ -297,8 +387,7 @@ METHOD(gikev2_gm_role_t, auth_request, void,
 	gikev2_ike_sa_t ctx;
 	gikev2_result_t *result;
 	membership_t *m;
-	entry_t *e, *old;
-	enumerator_t *enumerator;
+	entry_t *e;
 	char *connection = connection_name(ike_sa);
 
 	m = first_membership(this, connection);
@@ -312,21 +401,13 @@ METHOD(gikev2_gm_role_t, auth_request, void,
 		this->mutex->unlock(this->mutex);
 		return;
 	}
-	/* a new registration of this connection replaces the previous one */
-	enumerator = this->entries->create_enumerator(this->entries);
-	while (enumerator->enumerate(enumerator, &old))
-	{
-		if (streq(old->connection, connection))
-		{
-			this->entries->remove_at(this->entries, enumerator);
-			entry_destroy(old);
-		}
-	}
-	enumerator->destroy(enumerator);
+	/* an earlier registration of this connection keeps following GSA_REKEY
+	 * until this one succeeds (ike_sa_up replaces it then) */
 	INIT(e,
 		.ike_sa = ike_sa->get_unique_id(ike_sa),
 		.connection = strdup(connection),
 		.local = ike_sa->get_my_host(ike_sa)->clone(ike_sa->get_my_host(ike_sa)),
+		.installed = linked_list_create(),
 		.auth_membership = m,
 	);
 	if (gikev2_gm_new(&ctx, &e->gm) != GIKEV2_OK ||
@@ -436,7 +517,10 @@ METHOD(gikev2_gm_role_t, ike_sa_up, void,
 	{
 		gikev2_gm_update_ike_sa(e->gm, &ctx);
 	}
-	registration_done(this, e, e->auth_membership, &e->response);
+	if (registration_done(this, e, e->auth_membership, &e->response))
+	{
+		replace_earlier(this, e);
+	}
 	gikev2_payloads_free(&e->response);
 	e->have_response = FALSE;
 
@@ -565,8 +649,29 @@ static job_requeue_t registration_job(registration_job_t *job)
 													job->ike_sa);
 	if (!ike_sa)
 	{
-		DBG1(DBG_CFG, "gikev2: IKE SA for membership %s is gone, cannot "
-			 "send GSA_REGISTRATION", job->membership->name);
+		peer_cfg_t *peer_cfg;
+
+		if (job->leave)
+		{	/* nothing to leave over: the key server forgets us by itself */
+			return JOB_REQUEUE_NONE;
+		}
+		/* the registration IKE SA is gone (DPD, key server restart): register
+		 * again over a new one (GSA_AUTH, then GSA_REGISTRATION for the
+		 * connection's further groups) */
+		peer_cfg = charon->backends->get_peer_cfg_by_name(charon->backends,
+												job->membership->connection);
+		if (!peer_cfg)
+		{
+			DBG1(DBG_CFG, "gikev2: membership %s: connection %s not found, "
+				 "cannot register again", job->membership->name,
+				 job->membership->connection);
+			return JOB_REQUEUE_NONE;
+		}
+		DBG1(DBG_CFG, "gikev2: membership %s: IKE SA gone, registering again "
+			 "with a new GSA_AUTH on connection %s", job->membership->name,
+			 job->membership->connection);
+		charon->controller->initiate(charon->controller, peer_cfg, NULL, NULL,
+									 NULL, 0, FALSE);
 		return JOB_REQUEUE_NONE;
 	}
 	INIT(handler,

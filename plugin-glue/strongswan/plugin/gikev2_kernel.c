@@ -282,18 +282,22 @@ static bool installed(private_gikev2_kernel_t *this,
 	uint32_t spi;
 	bool found = FALSE;
 
+	host_t *dst;
+
 	memcpy(&spi, sa->spi, 4);
+	dst = gikev2_ts_host(&sa->dst, 0);
 	enumerator = this->entries->create_enumerator(this->entries);
 	while (enumerator->enumerate(enumerator, &e))
 	{
 		if (e->protocol == sa->protocol && e->spi == spi &&
-			e->inbound == inbound)
+			e->inbound == inbound && dst && e->dst->ip_equals(e->dst, dst))
 		{
 			found = TRUE;
 			break;
 		}
 	}
 	enumerator->destroy(enumerator);
+	DESTROY_IF(dst);
 	return found;
 }
 
