@@ -497,26 +497,39 @@ METHOD(gikev2_gm_role_t, auth_response, void,
 	remove_group_refusals(message);
 }
 
-METHOD(gikev2_gm_role_t, ike_sa_up, void,
-	private_gikev2_gm_role_t *this, ike_sa_t *ike_sa)
+/** The key server is authenticated: the registration's processing, copied
+ * out of charon's bus (listener hooks run under the bus lock). */
+typedef struct {
+	private_gikev2_gm_role_t *role;
+	uint32_t ike_sa;
+	gikev2_ike_sa_t ctx;
+	chunk_t sk_d;
+	chunk_t peer;
+} up_job_t;
+
+static void up_job_destroy(up_job_t *job)
 {
+	chunk_clear(&job->sk_d);
+	chunk_free(&job->peer);
+	free(job);
+}
+
+static job_requeue_t up_job(up_job_t *job)
+{
+	private_gikev2_gm_role_t *this = job->role;
 	enumerator_t *enumerator;
 	membership_t *m;
-	gikev2_ike_sa_t ctx;
 	entry_t *e;
 
 	this->mutex->lock(this->mutex);
-	e = find_entry(this, ike_sa->get_unique_id(ike_sa));
+	e = find_entry(this, job->ike_sa);
 	if (!e || !e->have_response)
 	{
 		this->mutex->unlock(this->mutex);
-		return;
+		return JOB_REQUEUE_NONE;
 	}
-	/* the key server is authenticated now: its identity is known */
-	if (gikev2_ike_sa_context(ike_sa, &ctx))
-	{
-		gikev2_gm_update_ike_sa(e->gm, &ctx);
-	}
+	/* the key server's identity is known now */
+	gikev2_gm_update_ike_sa(e->gm, &job->ctx);
 	if (registration_done(this, e, e->auth_membership, &e->response))
 	{
 		replace_earlier(this, e);
@@ -535,6 +548,33 @@ METHOD(gikev2_gm_role_t, ike_sa_up, void,
 	}
 	enumerator->destroy(enumerator);
 	this->mutex->unlock(this->mutex);
+	return JOB_REQUEUE_NONE;
+}
+
+METHOD(gikev2_gm_role_t, ike_sa_up, void,
+	private_gikev2_gm_role_t *this, ike_sa_t *ike_sa)
+{
+	gikev2_ike_sa_t ctx;
+	up_job_t *job;
+
+	if (!gikev2_ike_sa_context(ike_sa, &ctx))
+	{
+		return;
+	}
+	INIT(job,
+		.role = this,
+		.ike_sa = ike_sa->get_unique_id(ike_sa),
+		.ctx = ctx,
+		.sk_d = chunk_clone(chunk_create((u_char*)ctx.sk_d, ctx.sk_d_len)),
+		.peer = chunk_clone(chunk_create((u_char*)ctx.peer_id,
+										 ctx.peer_id_len)),
+	);
+	/* the copies outlive the IKE SA's keymat */
+	job->ctx.sk_d = job->sk_d.ptr;
+	job->ctx.peer_id = job->peer.ptr;
+	lib->processor->queue_job(lib->processor,
+			(job_t*)callback_job_create((callback_job_cb_t)up_job, job,
+							(callback_job_cleanup_t)up_job_destroy, NULL));
 }
 
 METHOD(gikev2_gm_role_t, ike_sa_rekeyed, void,
