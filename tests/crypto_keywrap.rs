@@ -3,7 +3,9 @@
 //! Source of the known answers: RFC 5649 §6 (both examples use a 192-bit KEK, hence
 //! KW_5649_192 / OpenSSL's aes-192-wrap-pad).
 
-use gikev2::crypto::keywrap::{unwrap, wrap, wrapped_len, KeyWrapper, Kwa, MAX_KEY_DATA_LEN};
+use gikev2::crypto::keywrap::{
+    unwrap, wrap, wrapped_len, KeyWrapper, Kwa, MultiKeyWrapper, MAX_KEY_DATA_LEN,
+};
 use gikev2::crypto::{CryptoError, Key};
 
 fn hex(s: &str) -> Vec<u8> {
@@ -58,6 +60,36 @@ fn round_trip_every_kwa_and_length() {
             assert_eq!(wrapper.wrap(&data).unwrap(), w, "{kwa:?} n={n}");
             assert_eq!(wrapper.unwrap(&w).unwrap().as_bytes(), &data[..]);
         }
+    }
+}
+
+#[test]
+fn multi_key_wrapper_equals_one_shot_wraps_under_changing_kwks() {
+    for kwa in RFC5649_KWAS {
+        let mut multi = MultiKeyWrapper::new(kwa).unwrap();
+        for i in 0..40usize {
+            // a different KWK each time, as in an LKH rekey plan
+            let kwk = Key::random(kwa.kwk_len()).unwrap();
+            let n = 1 + (i * 13) % MAX_KEY_DATA_LEN;
+            let data: Vec<u8> = (0..n).map(|j| (j * 3 + i) as u8).collect();
+            let w = multi.wrap(kwk.as_bytes(), &data).unwrap();
+            assert_eq!(
+                w,
+                wrap(kwa, kwk.as_bytes(), &data).unwrap(),
+                "{kwa:?} i={i}"
+            );
+            assert_eq!(
+                unwrap(kwa, kwk.as_bytes(), &w).unwrap().as_bytes(),
+                &data[..]
+            );
+        }
+        // a KWK of the wrong size is refused and leaves the wrapper usable
+        assert!(multi.wrap(&[0u8; 5], b"key").is_err());
+        let kwk = Key::random(kwa.kwk_len()).unwrap();
+        assert_eq!(
+            multi.wrap(kwk.as_bytes(), b"0123456789abcdef").unwrap(),
+            wrap(kwa, kwk.as_bytes(), b"0123456789abcdef").unwrap()
+        );
     }
 }
 

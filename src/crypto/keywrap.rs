@@ -328,6 +328,46 @@ pub fn unwrap(kwa: Kwa, kwk: &[u8], wrapped: &[u8]) -> Result<KeyMaterial> {
     unwrap_with(&mut ctx, wrapped)
 }
 
+/// Wraps keys under many different KWKs (one each: the LKH wraps of a rekey plan, RFC 9838
+/// §3.2) with one OpenSSL context that is only re-keyed per KWK, which saves the context
+/// set-up of a one-shot [`wrap`] each time. Output equals [`wrap`].
+pub struct MultiKeyWrapper {
+    kwa: Kwa,
+    ctx: CipherCtx,
+}
+
+impl fmt::Debug for MultiKeyWrapper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultiKeyWrapper")
+            .field("kwa", &self.kwa)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MultiKeyWrapper {
+    /// A wrapper for `kwa`; no KWK yet.
+    pub fn new(kwa: Kwa) -> Result<Self> {
+        let cipher = kwa.ecb()?;
+        let mut ctx = CipherCtx::new()?;
+        ctx.encrypt_init(Some(cipher), None, None)?;
+        ctx.set_padding(false);
+        Ok(MultiKeyWrapper { kwa, ctx })
+    }
+
+    /// Same as [`wrap`]`(kwa, kwk, key_data)`.
+    pub fn wrap(&mut self, kwk: &[u8], key_data: &[u8]) -> Result<Vec<u8>> {
+        if kwk.len() != self.kwa.kwk_len() {
+            return Err(CryptoError::InvalidLength {
+                what: "key wrap key",
+                expected: self.kwa.kwk_len(),
+                got: kwk.len(),
+            });
+        }
+        self.ctx.encrypt_init(None, Some(kwk), None)?;
+        wrap_with(&mut self.ctx, key_data)
+    }
+}
+
 /// A key wrap key with its AES key schedules prepared once, for wrapping or unwrapping many
 /// keys under the same KWK (for example one GSK_w or LKH node key across a whole group,
 /// RFC 9838 §3.3). OpenSSL wipes the schedules when the wrapper is dropped.

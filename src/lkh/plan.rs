@@ -13,7 +13,7 @@
 use super::storage::Pos;
 use super::tree::LkhTree;
 use super::{KeyId, LkhError, WrappedKeyOut};
-use crate::crypto::keywrap::{wrap, Kwa};
+use crate::crypto::keywrap::{wrap, Kwa, MultiKeyWrapper};
 
 /// One wrap of a plan: the key of the node at `key_pos` under the key of `kwk_pos`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,14 +148,15 @@ impl LkhTree {
                 encrypted: wrap(kwa, self.key_at(pos), new_rekey_keymat)?,
             });
         }
-        // Every key of a tree wraps only its parent, so no KWK appears twice in a plan: a
-        // `KeyWrapper` per KWK would never be reused, and a one-shot wrap costs the same.
+        // Every key of a tree wraps only its parent, so no KWK appears twice in a plan: one
+        // OpenSSL context, re-keyed per KWK, serves them all.
+        let mut wrapper = MultiKeyWrapper::new(kwa)?;
         let mut wrap_out = Vec::with_capacity(plan.wraps.len());
         for w in &plan.wraps {
             wrap_out.push(WrappedKeyOut {
                 key_id: w.key_id,
                 kwk_id: w.kwk_id,
-                encrypted: wrap(kwa, self.key_at(w.kwk_pos), self.key_at(w.key_pos))?,
+                encrypted: wrapper.wrap(self.key_at(w.kwk_pos), self.key_at(w.key_pos))?,
             });
         }
         // Remember the results for registrations (same keys give the same RFC 5649 output).
