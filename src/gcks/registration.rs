@@ -330,6 +330,24 @@ impl Gcks {
                 req.group,
                 excluded.len()
             );
+            // The senders register again with fresh IDs; if they already need more than
+            // exist, they will exhaust the space again and again (RFC 9838 §2.5.1 leaves
+            // sizing GWP_SENDER_ID_BITS to the operator): say so once per exhaustion.
+            let live: u64 = excluded
+                .iter()
+                .filter_map(|(_, m)| m.sender_ids)
+                .map(|(_, n)| u64::from(n))
+                .sum::<u64>()
+                + u64::from(req.sender.unwrap_or(1));
+            if live > group.sender_ids.capacity() {
+                log::error!(
+                    "group {}: its senders need {live} Sender-IDs but {} bits give {}: \
+                     they will exhaust them again on re-registering; raise sender_id_bits",
+                    req.group,
+                    group.config.sender_id_bits,
+                    group.sender_ids.capacity()
+                );
+            }
             if !excluded.is_empty() && group.previous_rekey_sa.is_some() {
                 match group.announce_exclusion_of_all(now) {
                     Ok(m) => early_rekeys.push(m),
