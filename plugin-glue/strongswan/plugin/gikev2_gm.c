@@ -724,17 +724,7 @@ static job_requeue_t registration_job(registration_job_t *job)
 		.membership = job->membership,
 		.leave = job->leave,
 	);
-	ike_sa->queue_task(ike_sa, gikev2_task_create(ike_sa, TRUE,
-							GIKEV2_XT_GSA_REGISTRATION, &handler->public));
-	if (ike_sa->initiate(ike_sa, NULL, NULL) == DESTROY_ME)
-	{
-		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
-													ike_sa);
-	}
-	else
-	{
-		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-	}
+	gikev2_task_start(ike_sa, GIKEV2_XT_GSA_REGISTRATION, &handler->public);
 	return JOB_REQUEUE_NONE;
 }
 

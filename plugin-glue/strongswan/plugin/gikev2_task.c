@@ -96,3 +96,19 @@ task_t *gikev2_task_create(ike_sa_t *ike_sa, bool initiator,
 	}
 	return &this->public;
 }
+
+void gikev2_task_start(ike_sa_t *ike_sa, exchange_type_t exchange,
+					   gikev2_task_handler_t *handler)
+{
+	ike_sa->queue_task(ike_sa, gikev2_task_create(ike_sa, TRUE, exchange,
+												  handler));
+	if (ike_sa->initiate(ike_sa, NULL, NULL) == DESTROY_ME)
+	{
+		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
+													ike_sa);
+	}
+	else
+	{
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	}
+}

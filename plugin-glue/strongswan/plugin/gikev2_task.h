@@ -45,4 +45,16 @@ task_t *gikev2_task_create(ike_sa_t *ike_sa, bool initiator,
 						   exchange_type_t exchange,
 						   gikev2_task_handler_t *handler);
 
+/**
+ * Start an exchange of ours on a checked-out IKE SA: queue the initiator task,
+ * let the task manager send it, and check the IKE SA in (destroying it if
+ * initiation failed fatally).
+ *
+ * @param ike_sa		checked out by the caller, checked in here
+ * @param exchange		exchange type on the wire
+ * @param handler		owned by the task
+ */
+void gikev2_task_start(ike_sa_t *ike_sa, exchange_type_t exchange,
+					   gikev2_task_handler_t *handler);
+
 #endif /** GIKEV2_TASK_H_ */
