@@ -192,7 +192,6 @@ bool gikev2_ike_sa_context(ike_sa_t *ike_sa, gikev2_ike_sa_t *ctx)
 	proposal_t *proposal;
 	identification_t *other;
 	pseudo_random_function_t prf;
-	uint64_t spi;
 	uint16_t kwa = 0;
 	chunk_t skd, encoding;
 
@@ -225,12 +224,18 @@ bool gikev2_ike_sa_context(ike_sa_t *ike_sa, gikev2_ike_sa_t *ctx)
 		.peer_id = encoding.ptr,
 		.peer_id_len = encoding.len,
 	};
-	/* ike_sa_id_t keeps the SPIs in network order */
-	spi = id->get_initiator_spi(id);
-	memcpy(ctx->spi_i, &spi, 8);
-	spi = id->get_responder_spi(id);
-	memcpy(ctx->spi_r, &spi, 8);
+	gikev2_ike_spis(id, ctx->spi_i, ctx->spi_r);
 	return TRUE;
+}
+
+void gikev2_ike_spis(ike_sa_id_t *id, uint8_t *spi_i, uint8_t *spi_r)
+{
+	uint64_t spi;
+
+	spi = id->get_initiator_spi(id);
+	memcpy(spi_i, &spi, 8);
+	spi = id->get_responder_spi(id);
+	memcpy(spi_r, &spi, 8);
 }
 
 traffic_selector_t *gikev2_ts_to_strongswan(const gikev2_ts_t *ts)

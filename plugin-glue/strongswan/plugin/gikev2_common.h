@@ -64,6 +64,12 @@ void gikev2_payloads_to_message(const gikev2_result_t *result,
  */
 bool gikev2_ike_sa_context(ike_sa_t *ike_sa, gikev2_ike_sa_t *ctx);
 
+/**
+ * The two IKE SPIs of an ike_sa_id_t in wire order (ike_sa_id_t keeps them in
+ * network order): SPIi into spi_i[8], SPIr into spi_r[8].
+ */
+void gikev2_ike_spis(ike_sa_id_t *id, uint8_t *spi_i, uint8_t *spi_r);
+
 /** Convert a library traffic selector (owned by caller, destroy it). */
 traffic_selector_t *gikev2_ts_to_strongswan(const gikev2_ts_t *ts);
 

@@ -411,14 +411,8 @@ METHOD(gikev2_gcks_role_t, registration_task, task_t*,
  */
 static void ike_sa_spis(ike_sa_t *ike_sa, gikev2_ike_sa_t *ctx)
 {
-	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
-	uint64_t spi;
-
 	*ctx = (gikev2_ike_sa_t){};
-	spi = id->get_initiator_spi(id);
-	memcpy(ctx->spi_i, &spi, 8);
-	spi = id->get_responder_spi(id);
-	memcpy(ctx->spi_r, &spi, 8);
+	gikev2_ike_spis(ike_sa->get_id(ike_sa), ctx->spi_i, ctx->spi_r);
 }
 
 METHOD(gikev2_gcks_role_t, ike_sa_rekeyed, void,

@@ -818,8 +818,6 @@ METHOD(gikev2_gm_role_t, rekey_datagram, void,
 	private_gikev2_gm_role_t *this, message_t *message)
 {
 	rekey_job_t *job;
-	ike_sa_id_t *id;
-	uint64_t spi;
 
 	if (message->get_exchange_type(message) != GIKEV2_XT_GSA_REKEY)
 	{
@@ -839,11 +837,8 @@ METHOD(gikev2_gm_role_t, rekey_datagram, void,
 		.source = message->get_source(message)->clone(
 											message->get_source(message)),
 	);
-	id = message->get_ike_sa_id(message);
-	spi = id->get_initiator_spi(id);
-	memcpy(job->spis, &spi, 8);
-	spi = id->get_responder_spi(id);
-	memcpy(job->spis + 8, &spi, 8);
+	gikev2_ike_spis(message->get_ike_sa_id(message), job->spis,
+					job->spis + 8);
 	ref_get(&this->queued);
 	lib->processor->queue_job(lib->processor,
 			(job_t*)callback_job_create((callback_job_cb_t)rekey_job, job,

@@ -131,6 +131,29 @@ static void save_keys(private_gikev2_kernel_t *this,
 }
 
 /**
+ * The SA reference of a group SA's policies.
+ */
+static ipsec_sa_cfg_t policy_sa_cfg(entry_t *e)
+{
+	ipsec_sa_cfg_t cfg = {
+		.mode = e->mode,
+		.reqid = e->reqid,
+	};
+
+	if (e->protocol == PROTO_AH)
+	{
+		cfg.ah.use = TRUE;
+		cfg.ah.spi = e->spi;
+	}
+	else
+	{
+		cfg.esp.use = TRUE;
+		cfg.esp.spi = e->spi;
+	}
+	return cfg;
+}
+
+/**
  * Install one direction of an SA and its policy.
  */
 static bool install_one(private_gikev2_kernel_t *this,
@@ -230,20 +253,7 @@ static bool install_one(private_gikev2_kernel_t *this,
 		entry_destroy(entry);
 		return FALSE;
 	}
-	sa_cfg = (ipsec_sa_cfg_t){
-		.mode = entry->mode,
-		.reqid = reqid,
-	};
-	if (sa->protocol == PROTO_AH)
-	{
-		sa_cfg.ah.use = TRUE;
-		sa_cfg.ah.spi = spi;
-	}
-	else
-	{
-		sa_cfg.esp.use = TRUE;
-		sa_cfg.esp.spi = spi;
-	}
+	sa_cfg = policy_sa_cfg(entry);
 	pid = (kernel_ipsec_policy_id_t){
 		.dir = inbound ? POLICY_IN : POLICY_OUT,
 		.src_ts = entry->src_ts,
@@ -346,10 +356,7 @@ static void uninstall(private_gikev2_kernel_t *this, entry_t *e)
 		.proto = e->protocol == PROTO_AH ? IPPROTO_AH : IPPROTO_ESP,
 	};
 	kernel_ipsec_del_sa_t del = {};
-	ipsec_sa_cfg_t sa_cfg = {
-		.mode = e->mode,
-		.reqid = e->reqid,
-	};
+	ipsec_sa_cfg_t sa_cfg = policy_sa_cfg(e);
 	kernel_ipsec_policy_id_t pid = {
 		.dir = e->inbound ? POLICY_IN : POLICY_OUT,
 		.src_ts = e->src_ts,
@@ -363,16 +370,6 @@ static void uninstall(private_gikev2_kernel_t *this, entry_t *e)
 		.sa = &sa_cfg,
 	};
 
-	if (e->protocol == PROTO_AH)
-	{
-		sa_cfg.ah.use = TRUE;
-		sa_cfg.ah.spi = e->spi;
-	}
-	else
-	{
-		sa_cfg.esp.use = TRUE;
-		sa_cfg.esp.spi = e->spi;
-	}
 	charon->kernel->del_policy(charon->kernel, &pid, &pol);
 	charon->kernel->del_sa(charon->kernel, &id, &del);
 	if (e->reqid)
