@@ -28,6 +28,9 @@ typedef struct {
 	host_t *local;
 	/** membership joined in GSA_AUTH */
 	membership_t *auth_membership;
+	/** the key server's identity the member object was created with: type
+	 * octet | encoding (the configured one, maybe %any, until authenticated) */
+	chunk_t peer;
 	/** group SAs installed through this registration: protocol | SPI (5 octets) */
 	linked_list_t *installed;
 	/** GSA_AUTH response payloads, until the key server is authenticated */
@@ -51,6 +54,7 @@ struct private_gikev2_gm_role_t {
 static void entry_destroy(entry_t *e)
 {
 	e->installed->destroy_function(e->installed, free);
+	chunk_free(&e->peer);
 	gikev2_gm_free(e->gm);
 	DESTROY_IF(e->local);
 	gikev2_payloads_free(&e->response);
@@ -408,6 +412,8 @@ METHOD(gikev2_gm_role_t, auth_request, void,
 		.connection = strdup(connection),
 		.local = ike_sa->get_my_host(ike_sa)->clone(ike_sa->get_my_host(ike_sa)),
 		.installed = linked_list_create(),
+		.peer = chunk_cat("cc", chunk_from_thing(ctx.peer_id_type),
+						  chunk_create((u_char*)ctx.peer_id, ctx.peer_id_len)),
 		.auth_membership = m,
 	);
 	if (gikev2_gm_new(&ctx, &e->gm) != GIKEV2_OK ||
@@ -528,8 +534,15 @@ static job_requeue_t up_job(up_job_t *job)
 		this->mutex->unlock(this->mutex);
 		return JOB_REQUEUE_NONE;
 	}
-	/* the key server's identity is known now */
-	gikev2_gm_update_ike_sa(e->gm, &job->ctx);
+	/* the key server's identity is known now; tell the member object only if
+	 * it differs from the configured one (same SK_d: GSK_w is unchanged, and
+	 * deriving it again costs an OpenSSL HMAC set-up) */
+	if (e->peer.len != 1 + job->ctx.peer_id_len ||
+		e->peer.ptr[0] != job->ctx.peer_id_type ||
+		!memeq(e->peer.ptr + 1, job->ctx.peer_id, job->ctx.peer_id_len))
+	{
+		gikev2_gm_update_ike_sa(e->gm, &job->ctx);
+	}
 	if (registration_done(this, e, e->auth_membership, &e->response))
 	{
 		replace_earlier(this, e);
