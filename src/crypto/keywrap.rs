@@ -148,18 +148,40 @@ fn new_ctx(kwa: Kwa, kwk: &[u8], encrypt: bool) -> Result<CipherCtx> {
     Ok(ctx)
 }
 
+/// Scratch space for one wrap or unwrap: the AES input block and OpenSSL's output (which
+/// may need a block of slack), zeroized when dropped.
+struct Scratch(Zeroizing<[u8; 48]>);
+
+impl Scratch {
+    fn new() -> Self {
+        Scratch(Zeroizing::new([0u8; 48]))
+    }
+
+    /// The input block (octets 0..16).
+    fn block(&mut self) -> &mut [u8] {
+        &mut self.0[..16]
+    }
+
+    /// Encrypts or decrypts the input block with `ctx`; the result is in octets 16..32.
+    fn run(&mut self, ctx: &mut CipherCtx) -> Result<&[u8]> {
+        let (input, output) = self.0.split_at_mut(16);
+        let n = ctx.cipher_update(input, Some(output))?;
+        if n != 16 {
+            return Err(CryptoError::InvalidLength {
+                what: "AES block output",
+                expected: 16,
+                got: n,
+            });
+        }
+        Ok(&self.0[16..32])
+    }
+}
+
 /// One AES block operation in place.
 fn aes_block(ctx: &mut CipherCtx, block: &mut [u8; 16]) -> Result<()> {
-    let mut out = Zeroizing::new([0u8; 32]);
-    let n = ctx.cipher_update(&block[..], Some(&mut out[..]))?;
-    if n != 16 {
-        return Err(CryptoError::InvalidLength {
-            what: "AES block output",
-            expected: 16,
-            got: n,
-        });
-    }
-    block.copy_from_slice(&out[..16]);
+    let mut scratch = Scratch::new();
+    scratch.block().copy_from_slice(&block[..]);
+    block.copy_from_slice(scratch.run(ctx)?);
     Ok(())
 }
 
@@ -174,27 +196,30 @@ fn wrap_with(ctx: &mut CipherCtx, key_data: &[u8]) -> Result<Vec<u8>> {
     // n <= 256 fits 32 bits.
     out[4..8].copy_from_slice(&(n as u32).to_be_bytes());
     out[8..8 + n].copy_from_slice(key_data);
-    let mut b = Zeroizing::new([0u8; 16]);
+    let mut scratch = Scratch::new();
     if m == 1 {
         // §4.1 step 2: one block, encrypted once.
-        b.copy_from_slice(&out);
-        aes_block(ctx, &mut b)?;
-        out.copy_from_slice(&b[..]);
+        scratch.block().copy_from_slice(&out);
+        out.copy_from_slice(scratch.run(ctx)?);
         return Ok(out);
     }
-    // RFC 3394 §2.2.1 with the AIV as initial value.
+    // RFC 3394 §2.2.1 with the AIV as initial value. A stays in the scratch block between
+    // steps (B's first half, xored with t).
+    scratch.block()[..8].copy_from_slice(&out[..8]);
     for j in 0..6 {
         for i in 1..=m {
-            b[..8].copy_from_slice(&out[..8]);
-            b[8..].copy_from_slice(&out[8 * i..8 * i + 8]);
-            aes_block(ctx, &mut b)?;
-            let t = ((m * j + i) as u64).to_be_bytes();
-            for k in 0..8 {
-                out[k] = b[k] ^ t[k];
-            }
+            scratch.block()[8..].copy_from_slice(&out[8 * i..8 * i + 8]);
+            let b = scratch.run(ctx)?;
             out[8 * i..8 * i + 8].copy_from_slice(&b[8..]);
+            let t = ((m * j + i) as u64).to_be_bytes();
+            let mut a = [0u8; 8];
+            for k in 0..8 {
+                a[k] = b[k] ^ t[k];
+            }
+            scratch.block()[..8].copy_from_slice(&a);
         }
     }
+    out[..8].copy_from_slice(&scratch.block()[..8]);
     Ok(out)
 }
 
