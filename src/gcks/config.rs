@@ -109,6 +109,11 @@ pub struct RekeyBehaviour {
     /// Degree of the LKH key tree (2 to 8); exclusion of one of N members then costs
     /// about `degree · log_degree(N)` wrapped keys (RFC 9838 Appendix A).
     pub lkh_degree: usize,
+    /// Members the LKH key tree is built for when the group is created, Key IDs assigned
+    /// breadth-first from 1 (degree 2 and 8 members give exactly the tree of RFC 9838
+    /// Appendix A.2: nodes 1-6, leaves 7-14). `None`: `lkh_degree` leaves. The tree grows
+    /// beyond it on demand either way; each pre-built leaf costs a node key up front.
+    pub lkh_initial_capacity: Option<u32>,
     /// Replace the keys on a newcomer's path before it joins, so it cannot read earlier
     /// rekeys (backward access control). Costs one GSA_REKEY per join.
     pub backward_access_control: bool,
@@ -124,12 +129,21 @@ pub struct RekeyBehaviour {
     pub fragment_size: Option<usize>,
 }
 
+impl RekeyBehaviour {
+    /// Members the key tree is built for: `lkh_initial_capacity`, or `lkh_degree`.
+    pub(crate) fn lkh_initial_leaves(&self) -> u32 {
+        self.lkh_initial_capacity
+            .unwrap_or(u32::try_from(self.lkh_degree).unwrap_or(u32::MAX))
+    }
+}
+
 impl Default for RekeyBehaviour {
-    /// Degree 4, no backward access control, a tenth of the lifetime as margin, two
-    /// retransmissions one second apart, no fragmentation.
+    /// Degree 4, a tree built for 4 members, no backward access control, a tenth of the
+    /// lifetime as margin, two retransmissions one second apart, no fragmentation.
     fn default() -> Self {
         RekeyBehaviour {
             lkh_degree: 4,
+            lkh_initial_capacity: None,
             backward_access_control: false,
             margin_secs: None,
             retransmissions: 2,
@@ -252,6 +266,14 @@ impl GroupConfig {
                 format!("{g}.rekey.lkh_degree"),
                 "must be 2 to 8",
             ));
+        }
+        if let Some(n) = b.lkh_initial_capacity {
+            if n > crate::lkh::MAX_MEMBERS || n as usize > self.capacity {
+                return Err(ConfigError::new(
+                    format!("{g}.rekey.lkh_initial_capacity"),
+                    "must not exceed the group's capacity (nor 2^28)",
+                ));
+            }
         }
         if b.fragment_size.is_some_and(|f| f < 256) {
             return Err(ConfigError::new(

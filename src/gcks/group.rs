@@ -139,8 +139,13 @@ impl Group {
         };
         group.required = group.required_sas();
         if let Some(r) = &group.config.rekey {
-            let d = group.config.rekey_behaviour.lkh_degree;
-            group.lkh = Some(LkhTree::with_capacity(d, r.kwa.kwk_len(), d as u32)?);
+            let b = &group.config.rekey_behaviour;
+            let leaves = b.lkh_initial_leaves();
+            group.lkh = Some(LkhTree::with_capacity(
+                b.lkh_degree,
+                r.kwa.kwk_len(),
+                leaves,
+            )?);
         }
         group.data_sas = group.new_data_sas(now, in_use)?;
         group.rekey_sa = group.new_rekey_sa(now, in_use)?;

@@ -316,9 +316,10 @@ impl Gcks {
             // Every leaf goes with the members: a fresh tree, Key IDs above the old ones,
             // so no key an excluded member holds survives (docs/decisions.md R5).
             if let (Some(old), Some(r)) = (group.lkh.take(), &group.config.rekey) {
-                let d = group.config.rekey_behaviour.lkh_degree;
+                let b = &group.config.rekey_behaviour;
+                let (d, leaves) = (b.lkh_degree, b.lkh_initial_leaves());
                 let first = old.next_key_id().unwrap_or(u32::MAX);
-                match crate::lkh::LkhTree::with_capacity_from(d, r.kwa.kwk_len(), d as u32, first) {
+                match crate::lkh::LkhTree::with_capacity_from(d, r.kwa.kwk_len(), leaves, first) {
                     Ok(t) => group.lkh = Some(t),
                     Err(e) => return internal(&req.group, e.into()),
                 }
