@@ -15,7 +15,7 @@ use gikev2::identity::{Identity, IdentityPattern};
 use gikev2::ike_sa::IkeSaContext;
 use gikev2::suite::EncrSpec;
 use gikev2::time::Time;
-use gikev2::wire::{self, EncrId, ExchangeType, Payload, SnId, TrafficSelector};
+use gikev2::wire::{self, EncrId, ExchangeType, Payload, PayloadType, SnId, TrafficSelector};
 use std::borrow::Borrow;
 use std::net::Ipv4Addr;
 
@@ -79,17 +79,43 @@ pub fn ike_pair(name: &str, salt: &str) -> (IkeSaContext, IkeSaContext) {
 pub fn join_cfg(
     gcks: &mut Gcks,
     name: &str,
-    mut cfg: MembershipConfig,
+    cfg: MembershipConfig,
     implicit: bool,
     now: Time,
 ) -> (Member, GcksResponse) {
+    let r = register(gcks, name, cfg, ExchangeType::GSA_AUTH, implicit, now);
+    (r.member, r.response)
+}
+
+/// A registration as it travelled: the member, the key server's response, and that
+/// response's payload chain as encoded on the wire (the member processed these octets).
+pub struct WireRegistration {
+    pub member: Member,
+    pub response: GcksResponse,
+    /// Type of the first payload of the chain.
+    pub first: PayloadType,
+    /// The encoded chain.
+    pub octets: Vec<u8>,
+}
+
+/// Registers `name` with `cfg` in `exchange` (GSA_AUTH or GSA_REGISTRATION): the key
+/// server's response is encoded, decoded again and processed by the member, which must
+/// accept it.
+pub fn register(
+    gcks: &mut Gcks,
+    name: &str,
+    mut cfg: MembershipConfig,
+    exchange: ExchangeType,
+    implicit: bool,
+    now: Time,
+) -> WireRegistration {
     let (at_gcks, at_gm) = ike_pair(name, "rekey test");
     let mut gm = GroupMember::new(at_gm);
     cfg.accept.implicit_auth = implicit;
     let req = gm.join_request(&cfg);
-    let resp = gcks.handle_request(&at_gcks, ExchangeType::GSA_AUTH, &req, now);
-    let (first, bytes) = wire::encode_payloads(&resp.payloads).unwrap();
-    let decoded = wire::decode_payloads(first, &bytes).unwrap();
+    let response = gcks.handle_request(&at_gcks, exchange, &req, now);
+    let (first, octets) = wire::encode_payloads(&response.payloads).unwrap();
+    let decoded = wire::decode_payloads(first, &octets).unwrap();
     let r = gm.process_response(&cfg.group, &decoded, now);
     assert!(matches!(r, Ok(ResponseOutcome::Registered(_))), "{r:?}");
     let member = Member {
@@ -98,7 +124,12 @@ pub fn join_cfg(
         gm,
         cfg,
     };
-    (member, resp)
+    WireRegistration {
+        member,
+        response,
+        first,
+        octets,
+    }
 }
 
 /// Registers `name` as a receiver of `group`.
