@@ -6,8 +6,14 @@
 
 Runs in the group member's namespace and talks to its charon over vici (lib/vici.py,
 no swanctl process per cycle, so process start-up does not hide the protocol cost).
-One cycle = initiate the childless IKE SA of a connection and wait until it is up,
-then terminate it and wait until it is gone. For --group-conn the plugin turns the
+One cycle = initiate the childless IKE SA of a connection and wait for its ike-updown
+event, then terminate it and wait for the event of it going down. Both commands are
+asynchronous (timeout -1): a vici initiate or terminate that streams charon's log back
+(any timeout >= 0) makes charon format every log message at every level while it runs
+(its controller asks for LEVEL_PRIVATE), so the loop would measure the formatting of
+each parsed field at debug level 3 rather than the exchanges, and the larger GSA_AUTH
+messages more so. Registrations in production are started by charon itself, without a
+vici log listener. For --group-conn the plugin turns the
 IKE_AUTH into GSA_AUTH (the connection carries a membership), for --plain-conn it
 is a plain IKE_AUTH with the same proposals against the same responder. The two
 loops alternate in blocks of --block seconds until each ran --seconds, so both see
@@ -27,13 +33,29 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vici import Session  # noqa: E402
 
 
+def wait_updown(s, conn, up):
+    """Waits for the ike-updown event of an IKE SA of `conn` going up (or down)."""
+    while True:
+        name, msg = s.next_event()
+        if name != "ike-updown" or conn not in msg:
+            continue
+        if (msg.get("up") == "yes") == up:
+            return
+
+
 def cycle(s, conn, timeout_ms):
-    r = s.request("initiate", {"ike": conn, "timeout": str(timeout_ms)})
+    # timeout -1: charon starts the job and answers at once, without streaming its log
+    # to us. With a log callback (any timeout >= 0) charon's controller asks for every
+    # log message at every level while the job runs, and formats each one: that would
+    # measure charon's debug formatting of every parsed field, not the protocols.
+    r = s.request("initiate", {"ike": conn, "timeout": "-1"})
     if r.get("success") != "yes":
         return False, r.get("errmsg", "initiate failed")
-    r = s.request("terminate", {"ike": conn, "timeout": str(timeout_ms)})
+    wait_updown(s, conn, True)
+    r = s.request("terminate", {"ike": conn, "timeout": "-1"})
     if r.get("success") != "yes":
         return False, r.get("errmsg", "terminate failed")
+    wait_updown(s, conn, False)
     return True, None
 
 
@@ -59,7 +81,8 @@ def main():
     ap.add_argument("--log", help="charon log of this host (counts 'gikev2: registered')")
     a = ap.parse_args()
 
-    s = Session(a.uri)
+    s = Session(a.uri, timeout=a.timeout_ms / 1000.0)
+    s.register("ike-updown")
     log_off = os.path.getsize(a.log) if a.log and os.path.exists(a.log) else 0
     stats = {a.group_conn: [0, 0.0, 0, None], a.plain_conn: [0, 0.0, 0, None]}  # ok, time, errors, last error
     order = [a.group_conn, a.plain_conn]

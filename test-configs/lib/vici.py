@@ -1,8 +1,9 @@
 """Minimal strongSwan vici client (Python 3 stdlib only).
 
 Enough of the vici wire protocol (strongSwan src/libcharon/plugins/vici/README.md)
-for the lab: synchronous commands (`version`, `stats`, `initiate`, `terminate`,
-`list-sas`) over the charon's unix socket. Events are not used.
+for the lab: commands (`version`, `stats`, `initiate`, `terminate`, `list-sas`)
+over the charon's unix socket, and events (`register`, `next_event`); events that
+arrive while a command waits for its response are queued for `next_event`.
 
     from vici import Session
     s = Session("unix:///tmp/gk-lab/.../charon.vici")
@@ -88,6 +89,7 @@ def decode(data):
 class Session:
     def __init__(self, uri, timeout=30.0):
         path = uri[len("unix://"):] if uri.startswith("unix://") else uri
+        self.events = []
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect(path)
@@ -120,6 +122,35 @@ class Session:
                 return decode(pkt[1:])
             if t == CMD_UNKNOWN:
                 raise ViciError("unknown command %s" % command)
-            if t == EVENT:  # not registered for any, but be tolerant
+            if t == EVENT:
+                self.events.append(self._event(pkt))
                 continue
             raise ViciError("unexpected packet type %d" % t)
+
+    @staticmethod
+    def _event(pkt):
+        n = pkt[1]
+        return pkt[2:2 + n].decode(errors="replace"), decode(pkt[2 + n:])
+
+    def register(self, event):
+        """Subscribes to `event` (e.g. "ike-updown")."""
+        self._send(bytes([EVENT_REGISTER]) + _name(event))
+        while True:
+            pkt = self._recv()
+            t = pkt[0]
+            if t == EVENT_CONFIRM:
+                return
+            if t == EVENT:
+                self.events.append(self._event(pkt))
+                continue
+            raise ViciError("cannot register for event %s (packet type %d)" % (event, t))
+
+    def next_event(self):
+        """The next event as (name, message): a queued one, or the next received."""
+        if self.events:
+            return self.events.pop(0)
+        while True:
+            pkt = self._recv()
+            if pkt[0] == EVENT:
+                return self._event(pkt)
+            raise ViciError("unexpected packet type %d while waiting for an event" % pkt[0])
