@@ -229,7 +229,9 @@ impl GroupMember {
                 .soft_limits
                 .push((r.spi.to_vec(), timers::soft_limit(now, r.expires_at)));
         }
-        log::info!(
+        // Debug, not info: the host logs the registration once (strongSwan: "gikev2:
+        // registered to group ..."), so a member writes one line per registration.
+        log::debug!(
             "group {group}: registered, {} data SA(s), {} Sender-ID(s){}",
             reg.data_sas.len(),
             reg.sender_ids.len(),

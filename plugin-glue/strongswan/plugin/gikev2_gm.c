@@ -327,8 +327,9 @@ static bool registration_done(private_gikev2_gm_role_t *this, entry_t *e,
 	switch (outcome)
 	{
 		case GIKEV2_OUTCOME_REGISTERED:
-			DBG1(DBG_CFG, "gikev2: registered to group of membership %s",
-				 m->name);
+			DBG1(DBG_CFG, "gikev2: registered to group of membership %s "
+				 "(%zu SA(s) to install)", m->name,
+				 gikev2_result_install_count(result));
 			break;
 		case GIKEV2_OUTCOME_REFUSED:
 			DBG1(DBG_CFG, "gikev2: registration of membership %s refused "
