@@ -200,28 +200,35 @@ fn auth_payload(alg_id: &[u8], signature: Vec<u8>) -> Result<Payload, EncodeErro
     })))
 }
 
-/// Signs `inner` (without AUTH) and returns the chain with the AUTH payload appended.
-fn signed_chain(
+/// Encodes `inner` followed by an AUTH payload signed over the whole message (RFC 9838
+/// §2.4.1.1) and returns the encoded chain. The chain is encoded once: the signature is
+/// computed with a zero-filled placeholder of its length in place and then written over
+/// it (AUTH is the last payload and the signature its last field, RFC 7427 §3).
+fn signed_plaintext(
     h: &IkeHeader,
     inner: &[Payload],
     key: &SigningKey,
-) -> Result<Vec<Payload>, RekeyMessageError> {
+) -> Result<(PayloadType, Vec<u8>), RekeyMessageError> {
     let alg_id = key.alg().algorithm_identifier();
     let mut sig_len = key.max_signature_len();
     // ECDSA DER signatures vary by a few octets: retry until one has the placeholder's
     // length. Each attempt succeeds with probability about 1/2 or better.
     for _ in 0..64 {
-        let mut chain = inner.to_vec();
-        chain.push(auth_payload(alg_id, vec![0; sig_len])?);
-        let (first, p) = wire::encode_payloads(&chain)?;
+        let placeholder = auth_payload(alg_id, vec![0; sig_len])?;
+        let chain: Vec<&Payload> = inner.iter().chain([&placeholder]).collect();
+        let (first, mut p) = wire::encode_payload_refs(&chain)?;
         let mut data = adjusted_a(h, first, 0, p.len())?;
         data.extend_from_slice(&p);
         let sig = key.sign(&data)?;
         if sig.len() == sig_len {
-            if let Some(last) = chain.last_mut() {
-                *last = auth_payload(alg_id, sig)?;
-            }
-            return Ok(chain);
+            let at = p
+                .len()
+                .checked_sub(sig_len)
+                .ok_or(RekeyMessageError::Crypto(CryptoError::Unsupported(
+                    "signature longer than the AUTH payload",
+                )))?;
+            p[at..].copy_from_slice(&sig);
+            return Ok((first, p));
         }
         sig_len = sig.len();
     }
@@ -246,11 +253,10 @@ pub fn build(
     fragment_size: Option<usize>,
 ) -> Result<Vec<Vec<u8>>, RekeyMessageError> {
     let h = header(spi, message_id);
-    let chain = match auth {
-        Authenticator::Implicit => inner.to_vec(),
-        Authenticator::Signature(key) => signed_chain(&h, inner, key)?,
+    let (first, plaintext) = match auth {
+        Authenticator::Implicit => wire::encode_payloads(inner)?,
+        Authenticator::Signature(key) => signed_plaintext(&h, inner, key)?,
     };
-    let (first, plaintext) = wire::encode_payloads(&chain)?;
     let plaintext = Zeroizing::new(plaintext);
     let whole_len = IKE_HEADER_LEN + PAYLOAD_HEADER_LEN + protector.sealed_len(plaintext.len());
     match fragment_size {
@@ -283,7 +289,9 @@ pub fn build(
             }
             Ok(out)
         }
-        _ => Ok(vec![protect::seal(&h, &chain, protector)?]),
+        _ => Ok(vec![protect::seal_encoded(
+            &h, first, &plaintext, protector,
+        )?]),
     }
 }
 

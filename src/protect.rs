@@ -120,6 +120,28 @@ pub fn seal_with_iv(
 ) -> Result<Vec<u8>, ProtectError> {
     let (inner_first, plaintext) = wire::encode_payloads(inner)?;
     let plaintext = Zeroizing::new(plaintext);
+    seal_encoded_with_iv(header, inner_first, &plaintext, protector, iv)
+}
+
+/// [`seal`] for an inner chain that is already encoded (`plaintext`, whose first payload
+/// is of type `inner_first`).
+pub fn seal_encoded(
+    header: &IkeHeader,
+    inner_first: PayloadType,
+    plaintext: &[u8],
+    protector: &SkProtector,
+) -> Result<Vec<u8>, ProtectError> {
+    let iv = protector.fresh_iv()?;
+    seal_encoded_with_iv(header, inner_first, plaintext, protector, &iv)
+}
+
+fn seal_encoded_with_iv(
+    header: &IkeHeader,
+    inner_first: PayloadType,
+    plaintext: &[u8],
+    protector: &SkProtector,
+    iv: &[u8],
+) -> Result<Vec<u8>, ProtectError> {
     let body_len = protector.sealed_len(plaintext.len());
     // Encode the message with a zero-filled SK body of the final size, so every length
     // field is final, then seal over the prefix and drop the body in place.
@@ -132,7 +154,7 @@ pub fn seal_with_iv(
     };
     let mut out = placeholder.encode()?;
     let aad_len = out.len() - body_len;
-    let sealed = protector.seal(&out[..aad_len], iv, &plaintext)?;
+    let sealed = protector.seal(&out[..aad_len], iv, plaintext)?;
     if sealed.len() != body_len {
         return Err(ProtectError::Crypto(CryptoError::InvalidLength {
             what: "sealed SK body",

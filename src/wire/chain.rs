@@ -12,6 +12,7 @@ use super::reader::Reader;
 use super::sa::SaPayload;
 use super::ts::TsPayload;
 use super::writer::Writer;
+use std::borrow::Borrow;
 
 /// Length of the generic payload header.
 pub const PAYLOAD_HEADER_LEN: usize = 4;
@@ -337,17 +338,18 @@ pub(crate) fn encode_payload(
 }
 
 /// Encodes a payload chain; returns the first payload's type (NONE for an empty chain).
-pub(crate) fn encode_chain(
-    payloads: &[Payload],
+pub(crate) fn encode_chain<P: Borrow<Payload>>(
+    payloads: &[P],
     w: &mut Writer,
 ) -> Result<PayloadType, EncodeError> {
     for (i, p) in payloads.iter().enumerate() {
+        let p = p.borrow();
         let next = match payloads.get(i + 1) {
             Some(n) => {
                 if p.body.is_encrypted() {
                     return Err(EncodeError::EncryptedNotLast);
                 }
-                n.body.payload_type()
+                n.borrow().body.payload_type()
             }
             None => PayloadType::NONE,
         };
@@ -355,13 +357,21 @@ pub(crate) fn encode_chain(
     }
     Ok(payloads
         .first()
-        .map(|p| p.body.payload_type())
+        .map(|p| p.borrow().body.payload_type())
         .unwrap_or(PayloadType::NONE))
 }
 
 /// Encodes a payload chain into a new buffer (e.g. the plaintext of an SK payload) and
 /// returns it with the first payload's type.
 pub fn encode_payloads(payloads: &[Payload]) -> Result<(PayloadType, Vec<u8>), EncodeError> {
+    encode_payload_refs(payloads)
+}
+
+/// [`encode_payloads`] for a chain held as references (a borrowed chain plus a payload of
+/// the caller's, say), so nothing is copied before encoding.
+pub fn encode_payload_refs<P: Borrow<Payload>>(
+    payloads: &[P],
+) -> Result<(PayloadType, Vec<u8>), EncodeError> {
     // A registration response is about 1 KB: one allocation instead of several regrowths.
     let mut w = Writer::with_capacity(1024);
     let first = encode_chain(payloads, &mut w)?;

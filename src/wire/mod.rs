@@ -31,8 +31,8 @@ mod writer;
 
 pub use attribute::{single as single_attribute, AttrValue, Attribute};
 pub use chain::{
-    decode_payloads, encode_payloads, EncryptedFragment, EncryptedPayload, Payload, PayloadBody,
-    PAYLOAD_HEADER_LEN,
+    decode_payloads, encode_payload_refs, encode_payloads, EncryptedFragment, EncryptedPayload,
+    Payload, PayloadBody, PAYLOAD_HEADER_LEN,
 };
 pub use enums::*;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, Structure};
