@@ -14,6 +14,12 @@ use super::storage::Pos;
 use super::tree::LkhTree;
 use super::{KeyId, LkhError, WrappedKeyOut};
 use crate::crypto::keywrap::{wrap, Kwa, MultiKeyWrapper};
+use crate::crypto::CryptoError;
+use crate::executor::{self, Executor, Sequential};
+
+/// Fewest WRAP_KEYs worth a job of their own on another thread (a wrap costs about 1 us;
+/// starting work on a thread costs tens of microseconds).
+const MIN_WRAPS_PER_JOB: usize = 512;
 
 /// One wrap of a plan: the key of the node at `key_pos` under the key of `kwk_pos`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,13 +125,26 @@ impl LkhTree {
     /// WRAP_KEYs, in the plan's order, with `kwa` (the Rekey SA's key wrap algorithm, whose
     /// KWK length must be the tree's key length). Returns `(SA_KEYs, WRAP_KEYs)`.
     ///
-    /// The wraps are also kept in the registration cache, so registrations that follow reuse
-    /// them. Fails with [`LkhError::StalePlan`] when a key named by the plan has changed.
+    /// The SA_KEYs are also kept in the registration cache, so registrations that follow
+    /// reuse them. Fails with [`LkhError::StalePlan`] when a key named by the plan has changed.
     pub fn wrap_plan(
         &mut self,
         plan: &RekeyPlan,
         kwa: Kwa,
         new_rekey_keymat: &[u8],
+    ) -> Result<(Vec<WrappedKeyOut>, Vec<WrappedKeyOut>), LkhError> {
+        self.wrap_plan_on(plan, kwa, new_rekey_keymat, &Sequential)
+    }
+
+    /// [`LkhTree::wrap_plan`] with the WRAP_KEYs of a large plan (thousands of wraps, a
+    /// batch exclusion) split into jobs run by the host's `executor`. The output is the
+    /// same as with [`Sequential`]: every wrap is a function of two keys only.
+    pub fn wrap_plan_on(
+        &mut self,
+        plan: &RekeyPlan,
+        kwa: Kwa,
+        new_rekey_keymat: &[u8],
+        executor: &dyn Executor,
     ) -> Result<(Vec<WrappedKeyOut>, Vec<WrappedKeyOut>), LkhError> {
         self.check_kwa(kwa)?;
         for &(id, pos) in &plan.sa {
@@ -149,26 +168,32 @@ impl LkhTree {
             });
         }
         // Every key of a tree wraps only its parent, so no KWK appears twice in a plan: one
-        // OpenSSL context, re-keyed per KWK, serves them all.
-        let mut wrapper = MultiKeyWrapper::new(kwa)?;
+        // OpenSSL context per job, re-keyed per KWK, serves them all.
+        let tree: &LkhTree = self;
+        let parts = executor::map_parts(executor, &plan.wraps, MIN_WRAPS_PER_JOB, |part| {
+            let mut wrapper = MultiKeyWrapper::new(kwa)?;
+            let mut out = Vec::with_capacity(part.len());
+            for w in part {
+                out.push(WrappedKeyOut {
+                    key_id: w.key_id,
+                    kwk_id: w.kwk_id,
+                    encrypted: wrapper.wrap(tree.key_at(w.kwk_pos), tree.key_at(w.key_pos))?,
+                });
+            }
+            Ok::<_, CryptoError>(out)
+        })?;
         let mut wrap_out = Vec::with_capacity(plan.wraps.len());
-        for w in &plan.wraps {
-            wrap_out.push(WrappedKeyOut {
-                key_id: w.key_id,
-                kwk_id: w.kwk_id,
-                encrypted: wrapper.wrap(self.key_at(w.kwk_pos), self.key_at(w.key_pos))?,
-            });
+        for part in parts {
+            wrap_out.extend(part?);
         }
         // Remember the results for registrations (same keys give the same RFC 5649 output).
         self.cache.set_context(kwa, new_rekey_keymat)?;
         for out in &sa_out {
             self.cache.put_sa(out.kwk_id, &out.encrypted);
         }
-        for (w, out) in plan.wraps.iter().zip(&wrap_out) {
-            if w.kwk_pos.level > 0 {
-                self.cache.put_edge(w.key_id, w.kwk_id, &out.encrypted);
-            }
-        }
+        // The WRAP_KEYs are not copied into the cache: a registration computes the few it
+        // needs on first use (the same octets), while copying all of them would cost a
+        // batch exclusion about a tenth of its time for paths nobody may register under.
         log::debug!(
             "LKH rekey wrapped: {} SA_KEYs, {} WRAP_KEYs",
             sa_out.len(),
