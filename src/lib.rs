@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod crypto;
+pub mod executor;
 // The C ABI (include/gikev2.h): the only module with `unsafe` code.
 #[allow(unsafe_code)]
 mod ffi;

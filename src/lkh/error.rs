@@ -6,6 +6,7 @@ use std::fmt;
 
 use super::{KeyId, LeafId};
 use crate::crypto::CryptoError;
+use crate::executor::ExecutorError;
 
 /// Failures of the key server's tree ([`super::LkhTree`], RFC 9838 §3.3, Appendix A). A
 /// call that fails changes nothing.
@@ -49,6 +50,8 @@ pub enum LkhError {
     },
     /// Random key generation or key wrapping failed.
     Crypto(CryptoError),
+    /// The host's executor did not run all the wrap jobs it was given.
+    Executor(ExecutorError),
 }
 
 impl fmt::Display for LkhError {
@@ -75,6 +78,7 @@ impl fmt::Display for LkhError {
                 write!(f, "rekey plan is stale: key {key_id} changed")
             }
             LkhError::Crypto(e) => write!(f, "crypto: {e}"),
+            LkhError::Executor(e) => write!(f, "key wraps: {e}"),
         }
     }
 }
@@ -83,8 +87,15 @@ impl std::error::Error for LkhError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LkhError::Crypto(e) => Some(e),
+            LkhError::Executor(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<ExecutorError> for LkhError {
+    fn from(e: ExecutorError) -> Self {
+        LkhError::Executor(e)
     }
 }
 
