@@ -142,7 +142,8 @@ fn gcks(e: &GcksError) -> S {
             | LkhError::KwaMismatch { .. }
             | LkhError::UnknownLeaf(_)
             | LkhError::LeafNotOccupied(_)
-            | LkhError::StalePlan { .. } => S::GIKEV2_ERR_INTERNAL,
+            | LkhError::StalePlan { .. }
+            | LkhError::StaleUndo => S::GIKEV2_ERR_INTERNAL,
         },
         GcksError::RekeyMessage(r) => rekey_message(r),
     }
