@@ -320,20 +320,22 @@ pub unsafe extern "C" fn gikev2_gcks_exclude(
             .parse()
             .map_err(|e| Error::Argument(format!("member: {e}")))?;
         let id = h.group_id(section)?;
-        let outputs = h.gcks.exclude(
+        let done = h.gcks.exclude(
             &id,
             std::slice::from_ref(&member),
             Time::from_millis(now_ms),
         )?;
         let mut r = ResultData::default();
-        h.outputs(outputs, &mut r);
-        r.event(
-            K::GIKEV2_EVENT_MEMBER_EXCLUDED,
-            section,
-            Some(member.to_string()),
-            None,
-            "excluded by the operator",
-        );
+        h.outputs(done.outputs, &mut r);
+        for m in done.excluded {
+            r.event(
+                K::GIKEV2_EVENT_MEMBER_EXCLUDED,
+                section,
+                Some(m.to_string()),
+                None,
+                "excluded by the operator",
+            );
+        }
         // SAFETY: checked non-NULL.
         unsafe { hand_out(out, r) };
         Ok(())
