@@ -443,7 +443,7 @@ impl Group {
     /// The new Data-Security SAs that follow a KEK change, under the new KEK (RFC 9838
     /// §3.2.1). On failure they are owed: [`Gcks::on_timeout`] tries again every 5 s, and
     /// the caller still sends the KEK change.
-    fn follow_with_teks(
+    pub(crate) fn follow_with_teks(
         &mut self,
         in_use: &dyn Fn(&[u8]) -> bool,
         now: Time,
