@@ -260,6 +260,17 @@ typedef enum gikev2_event_kind {
 	GIKEV2_EVENT_MEMBER_EXCLUDED = 4,
 	/** Member side: register again (GSA_REGISTRATION or a new GSA_AUTH). */
 	GIKEV2_EVENT_REREGISTER = 5,
+	/** Key server: gikev2_gcks_exclude() left this member in the group: the
+	 *  KEK change that was to exclude it failed (an internal error, the detail
+	 *  says which) after earlier ones went through. Nothing of the member's
+	 *  changed; exclude it again. */
+	GIKEV2_EVENT_NOT_EXCLUDED = 6,
+	/** Key server (member NULL): the new Data-Security SAs that must follow a
+	 *  KEK change (RFC 9838 §3.2.1) could not be built (detail). The KEK change
+	 *  is in the result and must be sent; the library retries the SAs from
+	 *  gikev2_gcks_on_timeout() every 5 s. Until then, members that left can
+	 *  still read group traffic. */
+	GIKEV2_EVENT_TEKS_OWED = 7,
 } gikev2_event_kind_t;
 
 typedef struct gikev2_event {
@@ -383,11 +394,28 @@ gikev2_status_t gikev2_gcks_ike_sa_rekeyed(gikev2_gcks_t *gcks,
 										   const gikev2_ike_sa_t *new_sa,
 										   size_t *out_moved);
 
-/** Excludes one member (identity text, e.g. "fqdn:gm3.example") from group
- *  section `group`: LKH rekey datagrams (RFC 9838 §3.2) or inband targets. */
+/**
+ * Excludes `count` (at least 1) members, given as identity texts (e.g.
+ * "fqdn:gm3.example"), from group section `group`: LKH rekey datagrams (RFC
+ * 9838 §3.2, §3.2.1; more than 32 members in several KEK changes) or inband
+ * targets for a group without a Rekey SA. The members are refused if they
+ * register again.
+ *
+ * An error status means nothing changed: GIKEV2_ERR_NOT_FOUND for an unknown
+ * group or member, GIKEV2_ERR_ARGUMENT for a malformed identity, a member named
+ * twice or count 0, another status for an internal failure before the first
+ * KEK change went out.
+ *
+ * GIKEV2_OK means at least one KEK change was made: send every datagram, in
+ * order, also when the operation was only partly done. The events say what
+ * happened: GIKEV2_EVENT_MEMBER_EXCLUDED for each member excluded,
+ * GIKEV2_EVENT_NOT_EXCLUDED for each member a later KEK change failed to
+ * exclude (still a member), GIKEV2_EVENT_TEKS_OWED when the new Data-Security
+ * SAs follow later.
+ */
 gikev2_status_t gikev2_gcks_exclude(gikev2_gcks_t *gcks, const char *group,
-									const char *member, uint64_t now_ms,
-									gikev2_result_t **out);
+									const char *const *members, size_t count,
+									uint64_t now_ms, gikev2_result_t **out);
 
 /** Rekeys group section `group` now. */
 gikev2_status_t gikev2_gcks_force_rekey(gikev2_gcks_t *gcks, const char *group,

@@ -72,6 +72,14 @@ pub enum RekeyMessageError {
     SignatureInvalid,
     /// The fragment size is too small to carry any content.
     FragmentSizeTooSmall(usize),
+    /// The message would need more than [`MAX_FRAGMENTS`] fragments of the configured
+    /// size (receivers accept no more, RFC 9838 §2.4.1.2).
+    TooManyFragments {
+        /// Fragments needed.
+        needed: usize,
+        /// The fragment size.
+        fragment_size: usize,
+    },
 }
 
 impl fmt::Display for RekeyMessageError {
@@ -100,6 +108,14 @@ impl fmt::Display for RekeyMessageError {
             RekeyMessageError::FragmentSizeTooSmall(n) => {
                 write!(f, "fragment size {n} leaves no room for content")
             }
+            RekeyMessageError::TooManyFragments {
+                needed,
+                fragment_size,
+            } => write!(
+                f,
+                "{needed} fragments of {fragment_size} octets needed, at most {MAX_FRAGMENTS} \
+                 allowed"
+            ),
         }
     }
 }
@@ -274,7 +290,10 @@ pub fn build(
             let total = u16::try_from(pieces.len())
                 .ok()
                 .filter(|t| *t <= MAX_FRAGMENTS)
-                .ok_or(RekeyMessageError::FragmentSizeTooSmall(limit))?;
+                .ok_or(RekeyMessageError::TooManyFragments {
+                    needed: pieces.len(),
+                    fragment_size: limit,
+                })?;
             let mut out = Vec::with_capacity(pieces.len());
             for (i, piece) in pieces.iter().enumerate() {
                 let number = i as u16 + 1;

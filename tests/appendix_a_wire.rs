@@ -11,7 +11,7 @@
 //!
 //! `tests/lkh_appendix_a.rs` reproduces the same appendix on `LkhTree` alone.
 //!
-//! Where the stack differs from the appendix (docs/decisions.md K15, K6): the simple rekey
+//! Where the stack differs from the appendix (docs/decisions.md K25, K6): the simple rekey
 //! of A.3 wraps the new KEK under the two top-level keys rather than under GSK_w, and every
 //! KEK change is followed by a second message with the new TEKs. Both are asserted
 //! separately, and the members are also shown to accept the A.3 message in the appendix's
@@ -381,7 +381,7 @@ fn assert_kek_then_tek(name: char, results: &[Result<RekeyResult, GmRekeyError>]
     assert!(tek.new_rekey_sa.is_none(), "{name}");
 }
 
-/// A.3 as `Gcks` sends it (docs/decisions.md K15): the new KEK under the top-level keys 1
+/// A.3 as `Gcks` sends it (docs/decisions.md K25): the new KEK under the top-level keys 1
 /// and 2, then the TEK message. Returns the two messages, delivered to nobody yet.
 fn a3_messages(a: &mut Appendix, now: Time) -> (Vec<RekeyMessage>, Vec<u8>) {
     let (spi1, keymat1, tek1) = (a.rekey_spi(), a.rekey_keymat(), a.tek_spis()[0]);

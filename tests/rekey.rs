@@ -5,7 +5,7 @@
 
 use gikev2::crypto::keywrap::Kwa;
 use gikev2::crypto::sign::{SignatureAlg, SigningKey};
-use gikev2::gcks::{Gcks, GcksOutput, RekeyMessage};
+use gikev2::gcks::{Gcks, GcksError, GcksOutput, RekeyMessage};
 use gikev2::gm::{GmRekeyError, GroupMember, MembershipConfig, ResponseOutcome};
 use gikev2::gsa_rekey::{Authenticator, RekeyMessageError};
 use gikev2::identity::Identity;
@@ -40,7 +40,8 @@ fn exclusion_rekeys_everyone_but_the_excluded_member() {
     let t1 = T0.plus_secs(60);
     let out = gcks
         .exclude(&group, std::slice::from_ref(&members[2].id), t1)
-        .unwrap();
+        .unwrap()
+        .outputs;
     let msgs = messages(&out);
     assert_eq!(
         msgs.len(),
@@ -172,7 +173,8 @@ fn late_joiner_gets_the_initial_message_id() {
             std::slice::from_ref(&b.id),
             T0.plus_secs(1),
         )
-        .unwrap();
+        .unwrap()
+        .outputs;
     deliver(&mut a, &messages(&out), T0.plus_secs(1));
     // The TEK message used Message ID 0 on the new Rekey SA: the next is 1.
     let c = join(&mut gcks, "g", "c", true, T0.plus_secs(2));
@@ -324,7 +326,8 @@ fn fragmented_exclusion_is_reassembled() {
     let ex: Vec<Identity> = members[..3].iter().map(|m| m.id.clone()).collect();
     let out = gcks
         .exclude(&Identity::key_id("g"), &ex, T0.plus_secs(1))
-        .unwrap();
+        .unwrap()
+        .outputs;
     let msgs = messages(&out);
     assert!(msgs[0].datagrams.len() > 1, "fragmented");
     assert!(msgs
@@ -403,7 +406,8 @@ fn large_batch_exclusions_are_split_into_messages_that_fit() {
     let excluded: Vec<Identity> = members.iter().step_by(2).map(|m| m.id.clone()).collect();
     let out = gcks
         .exclude(&Identity::key_id("big"), &excluded, T0.plus_secs(1))
-        .unwrap();
+        .unwrap()
+        .outputs;
     let msgs = messages(&out);
     // 60 members: two KEK changes (32 + 28), then the TEKs.
     assert_eq!(msgs.len(), 3);
@@ -496,7 +500,7 @@ fn seeded_churn_keeps_members_in_sync_and_excluded_ones_out() {
                 out.push(current.swap_remove(i));
             }
             let ids: Vec<Identity> = out.iter().map(|m| m.id.clone()).collect();
-            let o = gcks.exclude(&group, &ids, now).unwrap();
+            let o = gcks.exclude(&group, &ids, now).unwrap().outputs;
             excluded.extend(out);
             messages(&o).into_iter().cloned().collect()
         } else {
@@ -638,7 +642,8 @@ fn member_timers_remove_after_dtd_and_re_register_when_needed() {
     let mut c = join(&mut gcks, "g", "c", true, t2);
     let out = gcks
         .exclude(&group, std::slice::from_ref(&c.id), t2.plus_secs(1))
-        .unwrap();
+        .unwrap()
+        .outputs;
     let r = deliver(&mut c, &messages(&out), t2.plus_secs(1));
     let at = r[0].as_ref().unwrap().excluded.unwrap();
     assert!(at >= t2.plus_secs(2) && at <= t2.plus_secs(11));
@@ -840,7 +845,8 @@ fn exclusion_in_an_inband_group_rekeys_only_the_remaining_members() {
     let before = gcks.group(&group).unwrap().data_sa_spis();
     let out = gcks
         .exclude(&group, std::slice::from_ref(&x.id), T0.plus_secs(1))
-        .unwrap();
+        .unwrap()
+        .outputs;
     let [GcksOutput::InbandRekeyNeeded { members, .. }] = out.as_slice() else {
         panic!("{out:?}")
     };
@@ -857,4 +863,152 @@ fn exclusion_in_an_inband_group_rekeys_only_the_remaining_members() {
             .is_err(),
         "no longer a member"
     );
+}
+
+/// What an exclusion must leave alone when it is refused: members (with their leaves),
+/// the key tree, the Rekey SA and its next Message ID, the Data-Security SAs.
+fn group_state(gcks: &Gcks, group: &Identity) -> impl PartialEq + std::fmt::Debug {
+    let g = gcks.group(group).unwrap();
+    let mut members: Vec<(String, Option<u32>)> = g
+        .members()
+        .map(|(id, m)| (id.to_string(), m.leaf.map(|l| l.key_id())))
+        .collect();
+    members.sort();
+    let tree = g.key_tree().unwrap();
+    (
+        members,
+        (tree.key_ids(), tree.member_count(), tree.next_key_id()),
+        (g.rekey_sa_spi(), g.next_rekey_message_id()),
+        g.data_sa_spis(),
+    )
+}
+
+/// A rejected exclusion changes nothing (docs/decisions.md K15): an unknown member or a
+/// member named twice anywhere in the list, also in what would be a later chunk (K9),
+/// is refused before the first KEK change; registrations and rekeys carry on as before.
+#[test]
+fn a_rejected_exclusion_changes_nothing() {
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("g", None), T0).unwrap();
+    let group = Identity::key_id("g");
+    let mut members: Vec<Member> = (0..40)
+        .map(|i| join(&mut gcks, "g", &format!("r{i}"), true, T0))
+        .collect();
+    let before = group_state(&gcks, &group);
+    let ids: Vec<Identity> = members.iter().map(|m| m.id.clone()).collect();
+    let t1 = T0.plus_secs(1);
+
+    let mut unknown = ids[..35].to_vec();
+    unknown.push(Identity::fqdn("nobody"));
+    assert!(matches!(
+        gcks.exclude(&group, &unknown, t1),
+        Err(GcksError::UnknownMember(m)) if m == Identity::fqdn("nobody")
+    ));
+    assert_eq!(group_state(&gcks, &group), before);
+
+    // r1 in the first chunk of 32 and again in the second.
+    let mut twice = ids[..34].to_vec();
+    twice.push(ids[1].clone());
+    assert!(matches!(
+        gcks.exclude(&group, &twice, t1),
+        Err(GcksError::DuplicateMember(m)) if m == ids[1]
+    ));
+    assert_eq!(group_state(&gcks, &group), before);
+    assert!(matches!(
+        gcks.exclude(&Identity::key_id("other"), &ids[..1], t1),
+        Err(GcksError::UnknownGroup(_))
+    ));
+    assert_eq!(group_state(&gcks, &group), before);
+
+    // Everything still works: a newcomer registers, an exclusion reaches everyone else.
+    members.push(join(&mut gcks, "g", "late", true, t1));
+    let done = gcks.exclude(&group, &ids[..2], t1.plus_secs(1)).unwrap();
+    assert!(done.is_complete());
+    assert_eq!(done.excluded, ids[..2].to_vec());
+    let msgs = messages(&done.outputs);
+    assert_eq!(msgs[0].message_id, 0, "first message on the Rekey SA");
+    for m in &mut members[2..] {
+        let r = deliver(m, &msgs, t1.plus_secs(1));
+        assert!(r.iter().all(|x| x.is_ok()), "{}", m.id);
+        assert!(in_sync(&gcks, m), "{}", m.id);
+    }
+    for m in &members[..2] {
+        assert!(!in_sync(&gcks, m));
+    }
+}
+
+/// An internal failure at a later chunk of a batch exclusion (here: the second KEK change
+/// would need more than 64 fragments of 256 octets, a GSA_REKEY that cannot be built
+/// once the key tree already changed): the first chunk's KEK change and the new TEKs are
+/// returned and must be sent, its members are out; the second chunk's members stay
+/// members with their keys, the tree undone, and later exclusions and rekeys reach them
+/// (docs/decisions.md K15).
+#[test]
+fn a_failed_later_chunk_keeps_its_members_and_returns_what_was_done() {
+    let mut c = group_config("big", None);
+    c.rekey_behaviour.lkh_degree = 8;
+    c.rekey_behaviour.fragment_size = Some(256);
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let group = Identity::key_id("big");
+    let mut members: Vec<Member> = (0..512)
+        .map(|i| join(&mut gcks, "big", &format!("m{i}"), true, T0))
+        .collect();
+    // Chunk 1: 32 neighbours (one subtree, few new keys); chunk 2: 32 members spread over
+    // the tree (about 290 wrapped keys, 15 KB).
+    let first: Vec<usize> = (0..32).collect();
+    let second: Vec<usize> = (0..32).map(|k| 64 + 14 * k).collect();
+    let ids: Vec<Identity> = first
+        .iter()
+        .chain(&second)
+        .map(|&i| members[i].id.clone())
+        .collect();
+    let t1 = T0.plus_secs(1);
+    let done = gcks.exclude(&group, &ids, t1).unwrap();
+    assert_eq!(done.excluded, ids[..32].to_vec());
+    let not = done.not_excluded.as_ref().expect("the second chunk failed");
+    assert_eq!(not.members, ids[32..].to_vec());
+    assert!(
+        matches!(
+            not.error,
+            GcksError::RekeyMessage(RekeyMessageError::TooManyFragments { .. })
+        ),
+        "{}",
+        not.error
+    );
+    assert!(done.teks_deferred.is_none() && !done.is_complete());
+    let msgs = messages(&done.outputs);
+    assert_eq!(msgs.len(), 2, "chunk 1's KEK change, then the new TEKs");
+    let g = gcks.group(&group).unwrap();
+    assert_eq!(g.member_count(), 480);
+    assert_eq!(g.key_tree().unwrap().member_count(), 480);
+    for &i in &second {
+        assert!(g.members().any(|(id, _)| *id == members[i].id));
+    }
+    for (i, m) in members.iter_mut().enumerate() {
+        let r = deliver(m, &msgs, t1);
+        if first.contains(&i) {
+            assert!(!in_sync(&gcks, m), "member {i} excluded");
+        } else {
+            assert!(r.iter().all(|x| x.is_ok()), "member {i}");
+            assert!(in_sync(&gcks, m), "member {i}");
+        }
+    }
+    // The members left in the group can be excluded later (one by one the messages are
+    // small) and everybody else follows; so does a periodic-style rekey.
+    let t2 = t1.plus_secs(1);
+    let again = gcks.exclude(&group, &ids[32..33], t2).unwrap();
+    assert!(again.is_complete());
+    let mut msgs: Vec<RekeyMessage> = messages(&again.outputs).into_iter().cloned().collect();
+    let out = gcks.force_rekey(&group, t2).unwrap();
+    msgs.extend(messages(&out).into_iter().cloned());
+    for (i, m) in members.iter_mut().enumerate() {
+        if first.contains(&i) || i == second[0] {
+            continue;
+        }
+        let r = deliver(m, &msgs, t2);
+        assert!(r.iter().all(|x| x.is_ok()), "member {i}");
+        assert!(in_sync(&gcks, m), "member {i}");
+    }
+    assert!(!in_sync(&gcks, &members[second[0]]));
 }

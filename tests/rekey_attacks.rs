@@ -70,7 +70,8 @@ fn a1_retired_rekey_sa_cannot_carry_new_keys() {
     let out = msgs(
         &gcks
             .exclude(&group, std::slice::from_ref(&f.id), t1)
-            .unwrap(),
+            .unwrap()
+            .outputs,
     );
     deliver(&mut a, &out, t1);
     let kek2_spi = gcks.group(&group).unwrap().rekey_sa_spi().unwrap();
@@ -174,7 +175,8 @@ fn a2_one_forged_fragment_does_not_block_fragmented_rekeys() {
     let out = msgs(
         &gcks
             .exclude(&group, std::slice::from_ref(&f.id), t1)
-            .unwrap(),
+            .unwrap()
+            .outputs,
     );
     assert!(
         out[0].datagrams.len() > 1,
@@ -226,7 +228,8 @@ fn a3_sender_id_exhaustion_leaves_no_ghost_leaves() {
     let out = msgs(
         &gcks
             .exclude(&group, std::slice::from_ref(&m1.id), t1)
-            .unwrap(),
+            .unwrap()
+            .outputs,
     );
     let opened = gikev2::protect::open(&out[0].datagrams[0], &protector(&kek_now)).unwrap();
     let mut sa_keys = Vec::new();

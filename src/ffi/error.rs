@@ -124,7 +124,9 @@ fn rekey_message(e: &RekeyMessageError) -> S {
         | RekeyMessageError::BadAuth(_)
         | RekeyMessageError::AlgorithmMismatch
         | RekeyMessageError::SignatureInvalid => S::GIKEV2_ERR_AUTHENTICATION,
-        RekeyMessageError::FragmentSizeTooSmall(_) => S::GIKEV2_ERR_CONFIG,
+        RekeyMessageError::FragmentSizeTooSmall(_) | RekeyMessageError::TooManyFragments { .. } => {
+            S::GIKEV2_ERR_CONFIG
+        }
     }
 }
 
@@ -132,6 +134,7 @@ fn gcks(e: &GcksError) -> S {
     match e {
         GcksError::Config(_) | GcksError::DuplicateGroup(_) => S::GIKEV2_ERR_CONFIG,
         GcksError::UnknownGroup(_) | GcksError::UnknownMember(_) => S::GIKEV2_ERR_NOT_FOUND,
+        GcksError::DuplicateMember(_) => S::GIKEV2_ERR_ARGUMENT,
         GcksError::NoRekeySa(_) => S::GIKEV2_ERR_STATE,
         GcksError::Crypto(c) => crypto(c),
         GcksError::Lkh(l) => match l {
@@ -143,7 +146,8 @@ fn gcks(e: &GcksError) -> S {
             | LkhError::UnknownLeaf(_)
             | LkhError::LeafNotOccupied(_)
             | LkhError::StalePlan { .. }
-            | LkhError::Executor(_) => S::GIKEV2_ERR_INTERNAL,
+            | LkhError::Executor(_)
+            | LkhError::StaleUndo => S::GIKEV2_ERR_INTERNAL,
         },
         GcksError::RekeyMessage(r) => rekey_message(r),
     }

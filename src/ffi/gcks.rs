@@ -306,7 +306,8 @@ pub unsafe extern "C" fn gikev2_gcks_handle_request(
 pub unsafe extern "C" fn gikev2_gcks_exclude(
     gcks: *mut gikev2_gcks_t,
     group: *const c_char,
-    member: *const c_char,
+    members: *const *const c_char,
+    count: usize,
     now_ms: u64,
     out: *mut *mut gikev2_result_t,
 ) -> gikev2_status_t {
@@ -314,26 +315,54 @@ pub unsafe extern "C" fn gikev2_gcks_exclude(
         // SAFETY: pointers as the header describes them, checked for NULL.
         let h = unsafe { gikev2_gcks_t::get_mut(gcks, "gcks") }?;
         let section = unsafe { boundary::string(group, "group") }?;
-        let member_text = unsafe { boundary::string(member, "member") }?;
+        let texts = unsafe { boundary::slice(members, count, "members") }?;
         out_ptr(out, "out")?;
-        let member: Identity = member_text
-            .parse()
-            .map_err(|e| Error::Argument(format!("member: {e}")))?;
+        if texts.is_empty() {
+            return Err(Error::Argument("members: count is 0".into()));
+        }
+        let mut ids: Vec<Identity> = Vec::with_capacity(texts.len());
+        for (i, &p) in texts.iter().enumerate() {
+            // SAFETY: each element is NULL or a string valid for the call (header).
+            let text = unsafe { boundary::string(p, "members[i]") }?;
+            ids.push(
+                text.parse()
+                    .map_err(|e| Error::Argument(format!("members[{i}]: {e}")))?,
+            );
+        }
         let id = h.group_id(section)?;
-        let outputs = h.gcks.exclude(
-            &id,
-            std::slice::from_ref(&member),
-            Time::from_millis(now_ms),
-        )?;
+        let done = h.gcks.exclude(&id, &ids, Time::from_millis(now_ms))?;
         let mut r = ResultData::default();
-        h.outputs(outputs, &mut r);
-        r.event(
-            K::GIKEV2_EVENT_MEMBER_EXCLUDED,
-            section,
-            Some(member.to_string()),
-            None,
-            "excluded by the operator",
-        );
+        h.outputs(done.outputs, &mut r);
+        for m in done.excluded {
+            r.event(
+                K::GIKEV2_EVENT_MEMBER_EXCLUDED,
+                section,
+                Some(m.to_string()),
+                None,
+                "excluded by the operator",
+            );
+        }
+        if let Some(not) = done.not_excluded {
+            let detail = format!("not excluded, still a member: {}", not.error);
+            for m in not.members {
+                r.event(
+                    K::GIKEV2_EVENT_NOT_EXCLUDED,
+                    section,
+                    Some(m.to_string()),
+                    None,
+                    detail.as_str(),
+                );
+            }
+        }
+        if let Some(e) = done.teks_deferred {
+            r.event(
+                K::GIKEV2_EVENT_TEKS_OWED,
+                section,
+                None,
+                None,
+                format!("new Data-Security SAs not sent ({e}); retried every 5 s"),
+            );
+        }
         // SAFETY: checked non-NULL.
         unsafe { hand_out(out, r) };
         Ok(())

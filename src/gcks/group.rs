@@ -74,8 +74,12 @@ pub struct Group {
     pub(crate) lkh: Option<LkhTree>,
     /// GSA_REKEY copies still to be sent.
     pub(crate) retransmit: Vec<super::rekey::PendingSend>,
-    /// After a failed periodic rekey: not before this time again.
+    /// After a failed periodic rekey, or while new TEKs are owed: not before this time
+    /// again.
     pub(crate) rekey_retry_at: Option<Time>,
+    /// A KEK change went out but the new Data-Security SAs that must follow it (RFC 9838
+    /// §3.2.1) could not be built: [`super::Gcks::on_timeout`] tries again.
+    pub(crate) teks_owed: bool,
     pub(crate) members: HashMap<Identity, MemberInfo>,
     /// Members the operator excluded: refused (AUTHORIZATION_FAILED) until re-admitted
     /// (docs/decisions.md R23).
@@ -133,6 +137,7 @@ impl Group {
             lkh: None,
             retransmit: Vec::new(),
             rekey_retry_at: None,
+            teks_owed: false,
             members: HashMap::new(),
             excluded: std::collections::HashSet::new(),
             auth_key_spki,
@@ -205,6 +210,24 @@ impl Group {
     /// SPI of the current Rekey SA, if the group has one.
     pub fn rekey_sa_spi(&self) -> Option<[u8; 16]> {
         self.rekey_sa.as_ref().map(|r| r.spi)
+    }
+
+    /// Message ID of the next GSA_REKEY on the current Rekey SA (RFC 9838 §2.4.1.3), if
+    /// the group has one.
+    pub fn next_rekey_message_id(&self) -> Option<u32> {
+        self.rekey_sa.as_ref().map(|r| r.next_message_id)
+    }
+
+    /// The group's LKH key tree (RFC 9838 Appendix A), if it has a Rekey SA: read only,
+    /// for inspection (depth, members, Key IDs).
+    pub fn key_tree(&self) -> Option<&LkhTree> {
+        self.lkh.as_ref()
+    }
+
+    /// `true` while new Data-Security SAs are owed after a KEK change whose follow-up
+    /// failed (RFC 9838 §3.2.1); [`super::Gcks::on_timeout`] retries every 5 s.
+    pub fn teks_owed(&self) -> bool {
+        self.teks_owed
     }
 
     /// Sender-IDs handed out since the counter was last reset.

@@ -18,7 +18,7 @@ pub use config::{
 };
 pub use group::{Group, MemberInfo};
 pub use registration::{GcksEvent, GcksResponse, Outcome};
-pub use rekey::{GcksOutput, RekeyMessage, MAX_EXCLUDED_PER_MESSAGE};
+pub use rekey::{Exclusion, GcksOutput, NotExcluded, RekeyMessage, MAX_EXCLUDED_PER_MESSAGE};
 pub use sag::{supports as sag_supports, RequiredSa};
 pub use sender_id::{Allocation, SenderIdCounter};
 
@@ -47,6 +47,8 @@ pub enum GcksError {
     RekeyMessage(crate::gsa_rekey::RekeyMessageError),
     /// No member with this identity in the group.
     UnknownMember(crate::identity::Identity),
+    /// The member is named twice in one request.
+    DuplicateMember(crate::identity::Identity),
     /// The operation needs a multicast Rekey SA, which the group does not have.
     NoRekeySa(GroupId),
 }
@@ -61,6 +63,7 @@ impl fmt::Display for GcksError {
             GcksError::Lkh(e) => write!(f, "key tree: {e}"),
             GcksError::RekeyMessage(e) => write!(f, "GSA_REKEY: {e}"),
             GcksError::UnknownMember(m) => write!(f, "no member {m}"),
+            GcksError::DuplicateMember(m) => write!(f, "member {m} named twice"),
             GcksError::NoRekeySa(g) => write!(f, "group {g} has no multicast Rekey SA"),
         }
     }

@@ -398,21 +398,22 @@ impl Gcks {
                             // then new TEKs under it, before the newcomer gets anything.
                             let changed = group
                                 .change_kek(Some(plan), false, &spi_taken_now, now)
-                                .and_then(|mut msgs| {
-                                    let kek = group.rekey_sa.as_ref().map(|r| r.spi.to_vec());
-                                    let taken =
-                                        |s: &[u8]| spi_taken_now(s) || kek.as_deref() == Some(s);
-                                    msgs.push(group.change_teks(&taken, now)?);
-                                    Ok(msgs)
+                                .and_then(|msgs| {
+                                    rekeys.extend(msgs);
+                                    group.follow_with_teks(&spi_taken_now, now)
                                 });
                             match changed {
-                                Ok(msgs) => rekeys = msgs,
+                                Ok(msg) => rekeys.push(msg),
                                 Err(e) => {
                                     if let Some(t) = group.lkh.as_mut() {
                                         let _ = t.free_leaf(leaf);
                                     }
+                                    // A KEK change that went through is still sent
+                                    // (docs/decisions.md K17); the newcomer must not get
+                                    // the TEKs it was to miss, so it is refused.
                                     let mut r = internal(&req.group, e);
                                     r.events = events;
+                                    r.rekeys = rekeys;
                                     return r;
                                 }
                             }

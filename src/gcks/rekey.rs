@@ -16,7 +16,7 @@ use crate::crypto::sk::SkProtector;
 use crate::gsa_rekey::{self, Authenticator};
 use crate::identity::{GroupId, Identity};
 use crate::ike_sa::IkeSaContext;
-use crate::lkh::RekeyPlan;
+use crate::lkh::{LeafId, RekeyPlan};
 use crate::suite::integ_key_len;
 use crate::time::Time;
 use crate::wire::{
@@ -57,6 +57,44 @@ pub enum GcksOutput {
         /// Members with their IKE SA SPIs.
         members: Vec<(Identity, [u8; 16])>,
     },
+}
+
+/// What [`Gcks::exclude`] did (RFC 9838 §3.2; docs/decisions.md K9, K15).
+///
+/// Every output changed the group's state (a new Rekey SA, a Message ID used) and must be
+/// sent in order, also when `not_excluded` or `teks_deferred` report a failure: the
+/// members follow only the messages they receive.
+#[derive(Debug, Default)]
+#[must_use = "the outputs changed the group's state: send them"]
+pub struct Exclusion {
+    /// GSA_REKEY messages (or inband targets) to send, in order.
+    pub outputs: Vec<GcksOutput>,
+    /// Members no longer in the group (refused at registration until
+    /// [`Gcks::readmit`]).
+    pub excluded: Vec<Identity>,
+    /// Members still in the group because the KEK change that was to exclude them failed
+    /// (an internal error, not the input): nothing of theirs changed. Exclude them again.
+    pub not_excluded: Option<NotExcluded>,
+    /// The new Data-Security SAs that must follow the KEK changes (§3.2.1) could not be
+    /// built: until [`Gcks::on_timeout`] sends them (it retries every 5 s,
+    /// [`Group::teks_owed`]), the excluded members can still read group traffic.
+    pub teks_deferred: Option<GcksError>,
+}
+
+impl Exclusion {
+    /// `true` if every member asked for was excluded and the new Data-Security SAs sent.
+    pub fn is_complete(&self) -> bool {
+        self.not_excluded.is_none() && self.teks_deferred.is_none()
+    }
+}
+
+/// Members an exclusion left in the group, and why.
+#[derive(Debug)]
+pub struct NotExcluded {
+    /// The members, in the order they were given.
+    pub members: Vec<Identity>,
+    /// The failure of the KEK change that was to exclude the first of them.
+    pub error: GcksError,
 }
 
 /// Most members excluded by one KEK-change message (a KD payload holds 64 KiB).
@@ -370,6 +408,81 @@ impl Group {
         Ok(vec![message])
     }
 
+    /// A KEK change that excludes `leaves` from the key tree (RFC 9838 §3.2, Appendix
+    /// A.4), or with no leaves refreshes the paths of members that left and hands out the
+    /// nodes the tree grew: it happens completely (tree, Rekey SA, Message ID,
+    /// retransmissions) or, on error, not at all. The caller commits the membership
+    /// change only on success.
+    pub(crate) fn change_kek_excluding(
+        &mut self,
+        leaves: &[LeafId],
+        in_use: &dyn Fn(&[u8]) -> bool,
+        now: Time,
+    ) -> Result<Vec<RekeyMessage>, GcksError> {
+        let (plan, undo) = match self.lkh.as_mut() {
+            Some(tree) => {
+                let (plan, undo) = tree.exclude_undoable(leaves)?;
+                (Some(plan), Some(undo))
+            }
+            None => (None, None),
+        };
+        match self.change_kek(plan, false, in_use, now) {
+            Ok(messages) => Ok(messages),
+            Err(e) => {
+                // Nobody received the plan: the tree goes back to the keys they hold.
+                if let (Some(tree), Some(undo)) = (self.lkh.as_mut(), undo) {
+                    if let Err(u) = tree.undo_exclusion(undo) {
+                        log::error!("group {}: {u}", self.config.id);
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The new Data-Security SAs that follow a KEK change, under the new KEK (RFC 9838
+    /// §3.2.1). On failure they are owed: [`Gcks::on_timeout`] tries again every 5 s, and
+    /// the caller still sends the KEK change.
+    pub(crate) fn follow_with_teks(
+        &mut self,
+        in_use: &dyn Fn(&[u8]) -> bool,
+        now: Time,
+    ) -> Result<RekeyMessage, GcksError> {
+        let kek = self.rekey_sa.as_ref().map(|r| r.spi.to_vec());
+        let taken = |s: &[u8]| in_use(s) || kek.as_deref() == Some(s);
+        match self.change_teks(&taken, now) {
+            Ok(message) => {
+                self.teks_owed = false;
+                Ok(message)
+            }
+            Err(e) => {
+                self.teks_owed = true;
+                self.rekey_retry_at = Some(now.plus_secs(5));
+                log::error!(
+                    "group {}: new Data-Security SAs after the KEK change failed: {e}; \
+                     members that left can read group traffic until they are sent (retry \
+                     in 5 s)",
+                    self.config.id
+                );
+                Err(e)
+            }
+        }
+    }
+
+    /// Installs `teks` in a group without a Rekey SA and names the members whose IKE SAs
+    /// must carry them (GSA_INBAND_REKEY, RFC 9838 §2.4.2).
+    fn install_inband(&mut self, teks: Vec<DataSa>) -> GcksOutput {
+        self.previous_data_sas = std::mem::replace(&mut self.data_sas, teks);
+        GcksOutput::InbandRekeyNeeded {
+            group: self.config.id.clone(),
+            members: self
+                .members
+                .iter()
+                .map(|(id, m)| (id.clone(), m.ike_spis))
+                .collect(),
+        }
+    }
+
     /// Replaces the Data-Security SAs on the current Rekey SA: new policies and keys
     /// (SA_KEY(0, 0) under its GSK_w) and Deletes for the old ones.
     pub(crate) fn change_teks(
@@ -432,7 +545,10 @@ impl Group {
             (Some(due), Some(retry)) => Some(due.max(retry)),
             (due, _) => due,
         };
-        [rekey, resend].into_iter().flatten().min()
+        let owed = self
+            .teks_owed
+            .then(|| self.rekey_retry_at.unwrap_or(Time::from_millis(0)));
+        [rekey, resend, owed].into_iter().flatten().min()
     }
 }
 
@@ -449,73 +565,122 @@ impl Gcks {
         move |spi: &[u8]| in_use.contains(spi)
     }
 
-    /// Excludes `members` from `group` in one LKH rekey (RFC 9838 §3.2, Appendix A.4):
-    /// a first GSA_REKEY, on the current Rekey SA, carries only the new KEK wrapped so that
-    /// no excluded member can unwrap it; a second, on the new Rekey SA, carries the new
-    /// Data-Security SAs and deletes the old ones (forward access control, §3.2.1).
-    /// The excluded members are refused if they register again, until
-    /// [`Gcks::readmit`].
+    /// Excludes `members` from `group` (RFC 9838 §3.2, Appendix A.4): a GSA_REKEY on the
+    /// current Rekey SA carries only the new KEK, wrapped so that no excluded member can
+    /// unwrap it; a second, on the new Rekey SA, carries the new Data-Security SAs and
+    /// deletes the old ones (forward access control, §3.2.1). More than
+    /// [`MAX_EXCLUDED_PER_MESSAGE`] members are excluded in chunks, each a KEK change of
+    /// its own (docs/decisions.md K9). A group without a Rekey SA gets new SAs by
+    /// GSA_INBAND_REKEY to the remaining members (§2.4.2). The excluded members are
+    /// refused if they register again, until [`Gcks::readmit`].
+    ///
+    /// `Err` means nothing changed: an unknown group or member, a member named twice, or
+    /// a failure before the first KEK change went out. After that, a chunk's members
+    /// leave the group together with that chunk's KEK change; if a later KEK change fails,
+    /// the result is `Ok` with the messages already built (they changed the group's state
+    /// and must be sent) and the members still in the group in
+    /// [`Exclusion::not_excluded`] (docs/decisions.md K15).
     pub fn exclude(
         &mut self,
         group: &GroupId,
         members: &[Identity],
         now: Time,
-    ) -> Result<Vec<GcksOutput>, GcksError> {
+    ) -> Result<Exclusion, GcksError> {
         let in_use = self.spi_snapshot();
         let g = self.group_mut(group)?;
-        if let Some(m) = members.iter().find(|m| !g.members.contains_key(*m)) {
-            return Err(GcksError::UnknownMember(m.clone()));
+        // Every check that depends on the input comes before any change.
+        let mut seen = std::collections::HashSet::with_capacity(members.len());
+        let mut leaves = Vec::with_capacity(members.len());
+        for m in members {
+            if !seen.insert(m) {
+                return Err(GcksError::DuplicateMember(m.clone()));
+            }
+            let info = g
+                .members
+                .get(m)
+                .ok_or_else(|| GcksError::UnknownMember(m.clone()))?;
+            if let (Some(tree), Some(leaf)) = (g.lkh.as_ref(), info.leaf) {
+                if !tree.is_member(leaf) {
+                    return Err(GcksError::Lkh(crate::lkh::LkhError::LeafNotOccupied(leaf)));
+                }
+            }
+            leaves.push(info.leaf);
         }
-        // An excluded member must not simply register again (docs/decisions.md R23).
-        g.excluded.extend(members.iter().cloned());
         if g.rekey_sa.is_none() {
             // Inband-only group: new SAs, sent over the IKE SA of every remaining member
             // (RFC 9838 §2.4.2); the excluded ones simply get nothing.
+            let teks = g.new_data_sas(now, &in_use)?;
             for m in members {
                 g.members.remove(m);
+                // An excluded member must not simply register again (docs/decisions.md
+                // R23).
+                g.excluded.insert(m.clone());
             }
             log::info!(
                 "group {group}: excluded {} member(s), inband rekey",
                 members.len()
             );
-            return rekey_group(g, &in_use, now);
-        }
-        let mut leaves = Vec::with_capacity(members.len());
-        for m in members {
-            let info = g
-                .members
-                .get(m)
-                .ok_or_else(|| GcksError::UnknownMember(m.clone()))?;
-            leaves.extend(info.leaf);
+            return Ok(Exclusion {
+                outputs: vec![g.install_inband(teks)],
+                excluded: members.to_vec(),
+                ..Exclusion::default()
+            });
         }
         // A KD payload holds at most 64 KiB: at a million members one excluded member
         // costs about 18 wrapped keys (52 octets each on the wire), so large batches are
         // excluded in chunks, each a KEK change of its own, in order (docs/decisions.md K9).
-        let mut out: Vec<GcksOutput> = Vec::new();
-        let chunks: Vec<&[crate::lkh::LeafId]> = if leaves.is_empty() {
-            vec![&[]]
-        } else {
-            leaves.chunks(MAX_EXCLUDED_PER_MESSAGE).collect()
-        };
-        for m in members {
-            g.members.remove(m);
+        let mut chunks: Vec<(&[Identity], &[Option<LeafId>])> = members
+            .chunks(MAX_EXCLUDED_PER_MESSAGE)
+            .zip(leaves.chunks(MAX_EXCLUDED_PER_MESSAGE))
+            .collect();
+        if chunks.is_empty() {
+            chunks.push((&[], &[]));
         }
-        for chunk in chunks {
-            let plan = match g.lkh.as_mut() {
-                Some(tree) => Some(tree.exclude(chunk)?),
-                None => None,
-            };
-            out.extend(
-                g.change_kek(plan, false, &in_use, now)?
-                    .into_iter()
-                    .map(GcksOutput::Multicast),
-            );
+        let count = chunks.len();
+        let mut done = Exclusion::default();
+        for (i, (ids, chunk_leaves)) in chunks.into_iter().enumerate() {
+            let chunk_leaves: Vec<LeafId> = chunk_leaves.iter().flatten().copied().collect();
+            match g.change_kek_excluding(&chunk_leaves, &in_use, now) {
+                Ok(messages) => {
+                    // The chunk's members leave together with its KEK change.
+                    for m in ids {
+                        g.members.remove(m);
+                        g.excluded.insert(m.clone());
+                    }
+                    done.excluded.extend_from_slice(ids);
+                    done.outputs
+                        .extend(messages.into_iter().map(GcksOutput::Multicast));
+                }
+                // Nothing changed yet.
+                Err(e) if i == 0 => return Err(e),
+                Err(error) => {
+                    let rest = members.get(i * MAX_EXCLUDED_PER_MESSAGE..).unwrap_or(&[]);
+                    log::error!(
+                        "group {group}: KEK change {} of {count} failed: {error}; {} \
+                         member(s) not excluded: {}",
+                        i + 1,
+                        rest.len(),
+                        rest.iter()
+                            .map(|m| m.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    done.not_excluded = Some(NotExcluded {
+                        members: rest.to_vec(),
+                        error,
+                    });
+                    break;
+                }
+            }
         }
-        let fresh_spi = g.rekey_sa.as_ref().map(|r| r.spi.to_vec());
-        let in_use2 = |s: &[u8]| in_use(s) || fresh_spi.as_deref() == Some(s);
-        out.push(GcksOutput::Multicast(g.change_teks(&in_use2, now)?));
-        log::info!("group {group}: excluded {} member(s)", members.len());
-        Ok(out)
+        // The new TEKs once, under the last new KEK: whoever was excluded must not read
+        // them (§3.2.1).
+        match g.follow_with_teks(&in_use, now) {
+            Ok(m) => done.outputs.push(GcksOutput::Multicast(m)),
+            Err(e) => done.teks_deferred = Some(e),
+        }
+        log::info!("group {group}: excluded {} member(s)", done.excluded.len());
+        Ok(done)
     }
 
     /// Lets a member the operator excluded register again (it is refused with
@@ -583,11 +748,13 @@ impl Gcks {
         let in_use = self.spi_snapshot();
         let mut out = Vec::new();
         for g in self.groups.values_mut() {
-            if g.rekey_due().is_some_and(|t| t <= now) && g.rekey_retry_at.is_none_or(|t| t <= now)
-            {
+            let may_retry = g.rekey_retry_at.is_none_or(|t| t <= now);
+            if g.rekey_due().is_some_and(|t| t <= now) && may_retry {
                 match rekey_group(g, &in_use, now) {
                     Ok(o) => {
-                        g.rekey_retry_at = None;
+                        if !g.teks_owed {
+                            g.rekey_retry_at = None;
+                        }
                         out.extend(o)
                     }
                     Err(e) => {
@@ -595,6 +762,13 @@ impl Gcks {
                         g.rekey_retry_at = Some(now.plus_secs(5));
                         log::error!("group {}: periodic rekey failed: {e}", g.config.id)
                     }
+                }
+            } else if g.teks_owed && may_retry {
+                // The new TEKs a KEK change still owes (§3.2.1); a failure logs and sets
+                // the next try.
+                if let Ok(m) = g.follow_with_teks(&in_use, now) {
+                    g.rekey_retry_at = None;
+                    out.push(GcksOutput::Multicast(m));
                 }
             }
             for p in g.retransmit.iter_mut().filter(|p| p.next_at <= now) {
@@ -640,29 +814,93 @@ fn rekey_group(
     if g.rekey_sa.is_some() {
         // A new KEK first (the plan also refreshes the paths of members that left and hands
         // out the keys of nodes the tree grew), then the new TEKs under it: whoever left
-        // since the last rekey must not read them (§3.2.1, docs/decisions.md K6).
-        let plan = match g.lkh.as_mut() {
-            Some(tree) => Some(tree.exclude(&[])?),
-            None => None,
-        };
+        // since the last rekey must not read them (§3.2.1, docs/decisions.md K6). If only
+        // the TEKs fail, the KEK change still goes out and the TEKs are owed (K15).
         let mut out: Vec<GcksOutput> = g
-            .change_kek(plan, false, in_use, now)?
+            .change_kek_excluding(&[], in_use, now)?
             .into_iter()
             .map(GcksOutput::Multicast)
             .collect();
-        let kek = g.rekey_sa.as_ref().map(|r| r.spi.to_vec());
-        let taken = |s: &[u8]| in_use(s) || kek.as_deref() == Some(s);
-        out.push(GcksOutput::Multicast(g.change_teks(&taken, now)?));
+        if let Ok(m) = g.follow_with_teks(in_use, now) {
+            out.push(GcksOutput::Multicast(m));
+        }
         return Ok(out);
     }
     let teks = g.new_data_sas(now, in_use)?;
-    g.previous_data_sas = std::mem::replace(&mut g.data_sas, teks);
-    Ok(vec![GcksOutput::InbandRekeyNeeded {
-        group: g.config.id.clone(),
-        members: g
-            .members
-            .iter()
-            .map(|(id, m)| (id.clone(), m.ike_spis))
-            .collect(),
-    }])
+    Ok(vec![g.install_inband(teks)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{DataPolicyConfig, DataProtocol, GroupConfig, RekeyPolicyConfig};
+    use super::*;
+    use crate::crypto::keywrap::Kwa;
+    use crate::identity::IdentityPattern;
+    use crate::suite::EncrSpec;
+    use crate::wire::{EncrId, SnId};
+    use std::net::Ipv4Addr;
+
+    fn config() -> GroupConfig {
+        let mut c = GroupConfig::new(Identity::key_id("owed"));
+        c.data_policies.push(DataPolicyConfig {
+            name: "p".into(),
+            protocol: DataProtocol::Esp,
+            encr: Some(EncrSpec::with_bits(EncrId::ENCR_AES_GCM_16, 256)),
+            integ: None,
+            sn: SnId::UNSPECIFIED32,
+            src: TrafficSelector::ipv4_host(Ipv4Addr::new(10, 0, 0, 1), 0, None),
+            dst: TrafficSelector::ipv4_host(Ipv4Addr::new(239, 192, 0, 1), 17, Some(5000)),
+            lifetime_secs: 3600,
+        });
+        c.rekey = Some(RekeyPolicyConfig {
+            encr: EncrSpec::with_bits(EncrId::ENCR_AES_GCM_16, 256),
+            integ: None,
+            kwa: Kwa::Kw5649_256,
+            auth: GcAuth::Implicit,
+            src: TrafficSelector::ipv4_host(Ipv4Addr::new(10, 0, 0, 1), 17, Some(848)),
+            dst: TrafficSelector::ipv4_host(Ipv4Addr::new(239, 192, 0, 100), 17, Some(848)),
+            lifetime_secs: 7200,
+        });
+        c.authorized = vec![IdentityPattern::Any];
+        c.rekey_behaviour.retransmissions = 0;
+        c
+    }
+
+    /// New TEKs a KEK change still owes (its follow-up failed, docs/decisions.md K15) are
+    /// a deadline of their own: `on_timeout` sends them at the retry time, under the
+    /// current KEK, and then owes nothing.
+    #[test]
+    fn owed_teks_are_sent_at_the_retry_time() {
+        let t0 = Time::from_secs(100);
+        let mut gcks = Gcks::new();
+        gcks.add_group(config(), t0).unwrap();
+        let id = Identity::key_id("owed");
+        let periodic = gcks.next_deadline().unwrap();
+        let (old_teks, kek) = {
+            let g = gcks.groups.get_mut(&id).unwrap();
+            // As `follow_with_teks` leaves a group whose change_teks failed.
+            g.teks_owed = true;
+            g.rekey_retry_at = Some(t0.plus_secs(5));
+            (g.data_sa_spis(), g.rekey_sa_spi().unwrap())
+        };
+        assert_eq!(gcks.next_deadline(), Some(t0.plus_secs(5)));
+        assert!(periodic > t0.plus_secs(5));
+        assert!(
+            gcks.on_timeout(t0.plus_secs(4)).is_empty(),
+            "not before the retry"
+        );
+        let out = gcks.on_timeout(t0.plus_secs(5));
+        let [GcksOutput::Multicast(m)] = out.as_slice() else {
+            panic!("{out:?}")
+        };
+        assert_eq!((m.spi, m.message_id), (kek, 0), "on the current KEK");
+        let g = gcks.group(&id).unwrap();
+        assert!(!g.teks_owed() && g.rekey_retry_at.is_none());
+        assert!(g.data_sa_spis().iter().all(|s| !old_teks.contains(s)));
+        assert!(
+            gcks.next_deadline().unwrap() >= periodic,
+            "nothing owed any more"
+        );
+        assert!(gcks.on_timeout(t0.plus_secs(6)).is_empty());
+    }
 }

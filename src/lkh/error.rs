@@ -48,6 +48,9 @@ pub enum LkhError {
         /// The first Key ID that is no longer where the plan expects it.
         key_id: KeyId,
     },
+    /// An [`super::ExclusionUndo`] was applied after another membership change (it
+    /// undoes only the tree's last change).
+    StaleUndo,
     /// Random key generation or key wrapping failed.
     Crypto(CryptoError),
     /// The host's executor did not run all the wrap jobs it was given.
@@ -76,6 +79,9 @@ impl fmt::Display for LkhError {
             LkhError::KeyIdsExhausted => f.write_str("32-bit Key ID space exhausted"),
             LkhError::StalePlan { key_id } => {
                 write!(f, "rekey plan is stale: key {key_id} changed")
+            }
+            LkhError::StaleUndo => {
+                f.write_str("exclusion undo refused: the tree changed since that exclusion")
             }
             LkhError::Crypto(e) => write!(f, "crypto: {e}"),
             LkhError::Executor(e) => write!(f, "key wraps: {e}"),

@@ -10,6 +10,7 @@ use std::cmp::Reverse;
 use super::plan::RekeyPlan;
 use super::storage::{Level, Pos};
 use super::tree::{ceil_div, ceil_log, level_lengths, LeafId, LkhTree, MAX_MEMBERS};
+use super::undo::{ExclusionUndo, HolesBefore};
 use super::LkhError;
 
 /// Where a joining member goes.
@@ -165,6 +166,7 @@ impl LkhTree {
         };
         self.add_members(idx, 1);
         self.member_count += 1;
+        self.changes += 1;
         log::debug!(
             "LKH join: leaf {} at depth {}, {} members, rekey plan: {}",
             leaf.0,
@@ -200,7 +202,22 @@ impl LkhTree {
     /// keys go in a later rekey under the new Rekey SA (forward access control, RFC 9838
     /// §3.2.1). Duplicates in `leaves` are ignored. An empty `leaves` still refreshes
     /// departed paths and returns SA_KEYs for a new Rekey SA keying material.
+    ///
+    /// A failed call changes nothing. When the GSA_REKEY that carries the plan may still
+    /// fail, use [`LkhTree::exclude_undoable`].
     pub fn exclude(&mut self, leaves: &[LeafId]) -> Result<RekeyPlan, LkhError> {
+        self.exclude_undoable(leaves).map(|(plan, _)| plan)
+    }
+
+    /// [`LkhTree::exclude`], also returning what it changed: if the GSA_REKEY carrying the
+    /// plan cannot be built, [`LkhTree::undo_exclusion`] puts the tree back as it was, so
+    /// the members, who never saw the plan, still hold every key of their paths (RFC 9838
+    /// §2.4.1: a member follows only the rekeys it receives). Drop the record once the
+    /// message is out; it holds copies of the replaced keys and wipes them.
+    pub fn exclude_undoable(
+        &mut self,
+        leaves: &[LeafId],
+    ) -> Result<(RekeyPlan, ExclusionUndo), LkhError> {
         let mut excluded = Vec::with_capacity(leaves.len());
         for &leaf in leaves {
             excluded.push(self.occupied_leaf(leaf)?);
@@ -279,6 +296,20 @@ impl LkhTree {
         let keys = self.random_keys(replaced.len())?;
 
         // ----- from here on nothing fails -----
+        // Before-images of every node whose Key ID, member count or key changes: the
+        // excluded and moved leaves, and every node above them (the affected ones).
+        let touched: Vec<Pos> = excluded
+            .iter()
+            .chain(moves.iter().flat_map(|(s, t)| [s, t]))
+            .map(|&idx| Pos { level: 0, idx })
+            .chain(affected.iter().enumerate().flat_map(|(level, idxs)| {
+                idxs.iter().map(move |&idx| Pos {
+                    level: level as u8,
+                    idx,
+                })
+            }))
+            .collect();
+        let mut undo = ExclusionUndo::record(self, touched);
         for &idx in &excluded {
             self.clear_leaf(idx);
             self.add_members(idx, -1);
@@ -288,19 +319,25 @@ impl LkhTree {
             self.move_leaf(src, dst);
         }
         if compact {
-            self.shrink_to(&new_lens);
-            self.holes.clear();
+            let (removed, tails) = self.shrink_to(&new_lens);
+            undo.removed_levels = removed;
+            undo.tails = tails;
+            undo.holes = HolesBefore::All(std::mem::take(&mut self.holes));
             self.cursor = remaining;
         } else {
             self.holes.extend(excluded.iter().map(|&i| Reverse(i)));
+            undo.holes = HolesBefore::Without(excluded.clone());
         }
-        self.departed.clear();
+        undo.departed = std::mem::take(&mut self.departed);
         for (pos, key) in replaced.iter().zip(keys.chunks_exact(self.key_len)) {
             self.replace_node(*pos, key);
         }
         let pending = std::mem::take(&mut self.pending);
         let plan = self.build_plan(&replaced, &pending);
+        undo.pending = pending;
         self.cache.maybe_sweep(&self.index);
+        self.changes += 1;
+        undo.seal(self);
         log::debug!(
             "LKH exclude: {} leaves, {} moved, {} keys replaced, {} wraps; {} members, depth {}",
             excluded.len(),
@@ -310,7 +347,7 @@ impl LkhTree {
             self.member_count,
             self.levels.len()
         );
-        Ok(plan)
+        Ok((plan, undo))
     }
 
     /// Frees a member's leaf *without* a rekey (for example a member that left, RFC 9838
@@ -324,6 +361,7 @@ impl LkhTree {
         self.clear_leaf(idx);
         self.add_members(idx, -1);
         self.member_count -= 1;
+        self.changes += 1;
         self.holes.push(Reverse(idx));
         self.departed.push(idx);
         self.cache.maybe_sweep(&self.index);
@@ -351,8 +389,11 @@ impl LkhTree {
     }
 
     /// Cuts every level to `lens` (bottom-up) and removes the levels above; the IDs of the
-    /// removed nodes are retired.
-    fn shrink_to(&mut self, lens: &[u64]) {
+    /// removed nodes are retired. Returns the removed levels (topmost first) and the cut
+    /// tails (level, nodes), for [`LkhTree::undo_exclusion`].
+    #[allow(clippy::type_complexity)]
+    fn shrink_to(&mut self, lens: &[u64]) -> (Vec<Level>, Vec<(usize, Level)>) {
+        let mut removed = Vec::new();
         while self.levels.len() > lens.len() {
             if let Some(level) = self.levels.pop() {
                 let n = level.ids.iter().filter(|&&id| id != 0).count();
@@ -360,23 +401,23 @@ impl LkhTree {
                     self.index.retire(id);
                 }
                 self.cache.note_retired(n);
+                removed.push(level);
             }
         }
-        for (level, &len) in self.levels.iter_mut().zip(lens) {
+        let mut tails = Vec::new();
+        for (i, (level, &len)) in self.levels.iter_mut().zip(lens).enumerate() {
             let len = len as usize;
-            let mut n = 0;
-            for &id in level
-                .ids
-                .get(len..)
-                .unwrap_or(&[])
-                .iter()
-                .filter(|&&id| id != 0)
-            {
+            if len >= level.len() {
+                continue;
+            }
+            let tail = level.split_off(len);
+            let n = tail.ids.iter().filter(|&&id| id != 0).count();
+            for &id in tail.ids.iter().filter(|&&id| id != 0) {
                 self.index.retire(id);
-                n += 1;
             }
             self.cache.note_retired(n);
-            level.truncate(len);
+            tails.push((i, tail));
         }
+        (removed, tails)
     }
 }

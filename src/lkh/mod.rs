@@ -8,7 +8,8 @@
 //! roles convert to and from the codec's types.
 //!
 //! - Key server: [`LkhTree`] (`tree.rs` shape and queries, `membership.rs` join/exclude,
-//!   `plan.rs` rekey plans and wrapping, `registration.rs` registration downloads).
+//!   `plan.rs` rekey plans and wrapping, `registration.rs` registration downloads,
+//!   `undo.rs` undoing an exclusion).
 //! - Member: [`WorkingKeyPath`] (`path.rs`, the Key Path algorithm of §4.2).
 //!
 //! # Example: Appendix A.4
@@ -57,6 +58,10 @@
 //!   (never GSK_w, KWK ID 0). Invariant: every key a current or former member may know is
 //!   either retired or on the path of that member's current leaf; relocation keeps this by
 //!   replacing the nodes above the old position too.
+//! - **Undo.** An exclusion whose GSA_REKEY cannot be built is undone
+//!   ([`LkhTree::exclude_undoable`], [`LkhTree::undo_exclusion`]): the members never saw
+//!   its plan, so the tree must go back to the keys they hold. It keeps before-images of
+//!   the few nodes it changes (about one key copy each), not a copy of the tree.
 //! - **Order of wraps.** Sorted by (Key ID, KWK ID); see `plan.rs`. Reproduces Appendix A.4.
 //! - **Memory.** Flat per-level arrays with `u32` indices: Key ID (4 octets), member count
 //!   (4) and the key (`key_len` octets, packed in a zeroizing arena) per node, plus a sorted
@@ -76,12 +81,14 @@ mod storage;
 #[cfg(test)]
 mod tests;
 mod tree;
+mod undo;
 mod wrapped;
 
 pub use error::{LkhError, PathError};
 pub use path::{WorkingKeyPath, MAX_PATH_LEN, MAX_SA_KEYS, MAX_WRAP_KEYS};
 pub use plan::RekeyPlan;
 pub use tree::{LeafId, LkhTree, MAX_DEGREE, MAX_MEMBERS, MIN_DEGREE};
+pub use undo::ExclusionUndo;
 pub use wrapped::{WrappedKeyIn, WrappedKeyOut};
 
 /// A Key ID or KWK ID of the wrapped key format (RFC 9838 §4.5.4). As a Key ID, 0 means SA

@@ -93,6 +93,25 @@ impl KeyArena {
         }
     }
 
+    /// Moves the keys from `n` on into a new arena (an exactly sized copy) and wipes them
+    /// here, for an exclusion that may have to be undone.
+    pub(super) fn split_off(&mut self, n: usize) -> KeyArena {
+        let keep = n.saturating_mul(self.key_len);
+        let tail = KeyArena {
+            key_len: self.key_len,
+            bytes: self.bytes.get(keep..).unwrap_or(&[]).to_vec(),
+        };
+        self.truncate(n);
+        tail
+    }
+
+    /// Appends every key of `tail` (the inverse of [`KeyArena::split_off`]).
+    pub(super) fn append(&mut self, tail: &KeyArena) {
+        for key in tail.bytes.chunks_exact(self.key_len) {
+            self.push(key);
+        }
+    }
+
     /// Heap octets held (capacity), for memory accounting.
     pub(super) fn heap_bytes(&self) -> usize {
         self.bytes.capacity()
@@ -142,11 +161,22 @@ impl Level {
         self.keys.push(key);
     }
 
-    /// Keeps the first `n` nodes.
-    pub(super) fn truncate(&mut self, n: usize) {
-        self.ids.truncate(n);
-        self.members.truncate(n);
-        self.keys.truncate(n);
+    /// Keeps the first `n` nodes and returns the others as a level of their own (see
+    /// [`KeyArena::split_off`]).
+    pub(super) fn split_off(&mut self, n: usize) -> Level {
+        let n = n.min(self.len());
+        Level {
+            ids: self.ids.split_off(n),
+            members: self.members.split_off(n),
+            keys: self.keys.split_off(n),
+        }
+    }
+
+    /// Appends the nodes of `tail` (the inverse of [`Level::split_off`]).
+    pub(super) fn append(&mut self, tail: &Level) {
+        self.ids.extend_from_slice(&tail.ids);
+        self.members.extend_from_slice(&tail.members);
+        self.keys.append(&tail.keys);
     }
 
     /// Heap octets held, for memory accounting.
@@ -273,6 +303,36 @@ impl IdIndex {
             self.retired = 0;
         }
         true
+    }
+
+    /// Makes every `(id, pos)` of `items` live at `pos` again: undoes retirements (also
+    /// of entries a sweep removed, which are put back in order) and relocations.
+    pub(super) fn restore(&mut self, items: &[(KeyId, Pos)]) {
+        let mut missing = Vec::new();
+        for &(id, pos) in items {
+            match self.entries.binary_search_by_key(&id, |e| e.id) {
+                Ok(i) => {
+                    if let Some(e) = self.entries.get_mut(i) {
+                        if e.level == RETIRED {
+                            self.retired = self.retired.saturating_sub(1);
+                        }
+                        e.level = pos.level;
+                        e.idx = pos.idx;
+                    }
+                }
+                Err(_) => missing.push(Entry {
+                    id,
+                    idx: pos.idx,
+                    level: pos.level,
+                }),
+            }
+        }
+        if !missing.is_empty() {
+            // One sort for the lot: a compaction may have retired many IDs.
+            self.entries.extend(missing);
+            self.entries.sort_by_key(|e| e.id);
+            self.entries.dedup_by_key(|e| e.id);
+        }
     }
 
     /// Number of live IDs.

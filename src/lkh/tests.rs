@@ -136,3 +136,111 @@ fn registration_cache_is_swept() {
         .unwrap();
     assert!(tree.cached_wraps() <= before + tree.depth());
 }
+
+/// Everything an exclusion may change, keys included: shape, Key IDs, member counts,
+/// keys, counters, free/departed/pending lists and the Key ID index.
+#[allow(clippy::type_complexity)]
+fn fingerprint(
+    t: &LkhTree,
+) -> (
+    Vec<(Vec<u32>, Vec<u32>, Vec<u8>)>,
+    (u32, u32),
+    Vec<u32>,
+    Vec<u32>,
+    Vec<u32>,
+    Vec<(u32, Option<super::storage::Pos>)>,
+) {
+    let levels = t
+        .levels
+        .iter()
+        .map(|l| {
+            let keys: Vec<u8> = (0..l.len()).flat_map(|i| l.keys.get(i).to_vec()).collect();
+            (l.ids.clone(), l.members.clone(), keys)
+        })
+        .collect();
+    let mut holes: Vec<u32> = t.holes.iter().map(|r| r.0).collect();
+    holes.sort_unstable();
+    let index = t.index.ids().map(|id| (id, t.index.get(id))).collect();
+    (
+        levels,
+        (t.member_count, t.cursor),
+        holes,
+        t.departed.clone(),
+        t.pending.clone(),
+        index,
+    )
+}
+
+/// An exclusion undone leaves no trace but the Key IDs it used: over a long random run
+/// for every degree (growth, departed leaves, pending nodes, batches and compactions),
+/// each exclusion is first made, wrapped and undone, and the tree must equal its earlier
+/// self; the exclusion made again gives a plan of the same shape.
+#[test]
+fn undone_exclusions_leave_the_tree_as_it_was() {
+    let keymat = [9u8; 48];
+    let mut compactions = 0;
+    for degree in 2..=8 {
+        let mut rng = Rng(0x0bad_cafe + degree as u64);
+        let mut tree = LkhTree::with_capacity(degree, 16, degree as u32).unwrap();
+        let mut members: Vec<LeafId> = Vec::new();
+        for op in 0..600 {
+            let grow = op % 200 < 120;
+            match rng.below(10) {
+                0..=5 if grow || members.len() < 3 => {
+                    let (leaf, plan) = tree.join(rng.below(4) == 0).unwrap();
+                    if let Some(plan) = plan {
+                        tree.wrap_plan(&plan, Kwa::Kw5649_128, &keymat).unwrap();
+                    }
+                    members.push(leaf);
+                }
+                6 if !members.is_empty() => {
+                    let leaf = members.swap_remove(rng.below(members.len()));
+                    tree.free_leaf(leaf).unwrap();
+                }
+                _ => {
+                    let k = rng.below(members.len().min(12) + 1);
+                    let mut batch = Vec::new();
+                    for _ in 0..k {
+                        batch.push(members.swap_remove(rng.below(members.len())));
+                    }
+                    let before = fingerprint(&tree);
+                    let next_id = tree.next_key_id();
+                    let (plan, undo) = tree.exclude_undoable(&batch).unwrap();
+                    tree.wrap_plan(&plan, Kwa::Kw5649_128, &keymat).unwrap();
+                    if !undo.removed_levels.is_empty() || !undo.tails.is_empty() {
+                        compactions += 1;
+                    }
+                    tree.undo_exclusion(undo).unwrap();
+                    tree.assert_invariants();
+                    assert!(fingerprint(&tree) == before, "degree {degree}, op {op}");
+                    assert!(
+                        tree.next_key_id() >= next_id,
+                        "Key IDs are never handed back"
+                    );
+                    let again = tree.exclude(&batch).unwrap();
+                    assert_eq!(again.sa_key_count(), plan.sa_key_count());
+                    assert_eq!(again.wrap_key_count(), plan.wrap_key_count());
+                    tree.wrap_plan(&again, Kwa::Kw5649_128, &keymat).unwrap();
+                }
+            }
+            tree.assert_invariants();
+            assert_eq!(tree.member_count() as usize, members.len());
+        }
+    }
+    assert!(compactions > 20, "compactions undone: {compactions}");
+}
+
+/// An undo applies only right after its exclusion.
+#[test]
+fn a_stale_undo_is_refused() {
+    let mut tree = LkhTree::with_capacity(2, 16, 8).unwrap();
+    let leaves: Vec<LeafId> = (0..8).map(|_| tree.join(false).unwrap().0).collect();
+    let (_, undo) = tree.exclude_undoable(&leaves[..1]).unwrap();
+    tree.join(false).unwrap();
+    let before = fingerprint(&tree);
+    assert_eq!(
+        tree.undo_exclusion(undo).err(),
+        Some(super::LkhError::StaleUndo)
+    );
+    assert!(fingerprint(&tree) == before);
+}

@@ -79,6 +79,9 @@ pub struct LkhTree {
     /// the members below.
     pub(super) pending: Vec<KeyId>,
     pub(super) cache: RegistrationCache,
+    /// Membership changes so far (join, exclude, free, undo), so an
+    /// [`super::ExclusionUndo`] is applied only right after its exclusion.
+    pub(super) changes: u64,
 }
 
 impl fmt::Debug for LkhTree {
@@ -199,6 +202,7 @@ impl LkhTree {
             departed: Vec::new(),
             pending: Vec::new(),
             cache: RegistrationCache::default(),
+            changes: 0,
         })
     }
 

@@ -120,13 +120,20 @@ static void gcks_nulls(gikev2_gcks_t *gcks, const ike_pair_t *pair)
 				 GIKEV2_ERR_NULL);
 	CHECK_STATUS(gikev2_gcks_handle_request(gcks, &pair->at_gcks, 39, &pl, 1, T0, NULL),
 				 GIKEV2_ERR_NULL);
-	CHECK_STATUS(gikev2_gcks_exclude(NULL, "video", "fqdn:a.gms.example", T0, &r),
-				 GIKEV2_ERR_NULL);
-	CHECK_STATUS(gikev2_gcks_exclude(gcks, NULL, "fqdn:a.gms.example", T0, &r),
-				 GIKEV2_ERR_NULL);
-	CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", NULL, T0, &r), GIKEV2_ERR_NULL);
-	CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", "fqdn:a.gms.example", T0, NULL),
-				 GIKEV2_ERR_NULL);
+	{
+		const char *a[] = {"fqdn:a.gms.example"};
+		const char *with_null[] = {"fqdn:a.gms.example", NULL};
+
+		CHECK_STATUS(gikev2_gcks_exclude(NULL, "video", a, 1, T0, &r), GIKEV2_ERR_NULL);
+		CHECK_STATUS(gikev2_gcks_exclude(gcks, NULL, a, 1, T0, &r), GIKEV2_ERR_NULL);
+		CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", NULL, 1, T0, &r), GIKEV2_ERR_NULL);
+		CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", with_null, 2, T0, &r),
+					 GIKEV2_ERR_NULL);
+		CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", a, 1, T0, NULL), GIKEV2_ERR_NULL);
+		/* NULL with count 0 is an empty list, which is refused. */
+		CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", NULL, 0, T0, &r),
+					 GIKEV2_ERR_ARGUMENT);
+	}
 	{
 		size_t moved = 7;
 
@@ -522,17 +529,40 @@ static void bad_datagrams(gikev2_gcks_t *gcks, const ike_pair_t *pair)
 	OUT_UNTOUCHED(r);
 	free(copy);
 
-	/* The key server: unknown names. */
-	CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", "fqdn:nobody.gms.example", T0, &r),
-				 GIKEV2_ERR_NOT_FOUND);
-	CHECK_STATUS(gikev2_gcks_exclude(gcks, "nosuch", "fqdn:a.gms.example", T0, &r),
-				 GIKEV2_ERR_NOT_FOUND);
-	CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", "ipv4:300.1.1.1", T0, &r),
-				 GIKEV2_ERR_ARGUMENT);
+	/* The key server: unknown names, a member named twice, a bad identity; each
+	 * refusal changes nothing, even when the list also names this member. */
+	{
+		const char *nobody[] = {"fqdn:b.gms.example", "fqdn:nobody.gms.example"};
+		const char *twice[] = {"fqdn:b.gms.example", "fqdn:b.gms.example"};
+		const char *bad[] = {"fqdn:b.gms.example", "ipv4:300.1.1.1"};
+
+		CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", nobody, 2, T0, &r),
+					 GIKEV2_ERR_NOT_FOUND);
+		CHECK_STATUS(gikev2_gcks_exclude(gcks, "nosuch", nobody, 1, T0, &r),
+					 GIKEV2_ERR_NOT_FOUND);
+		CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", twice, 2, T0, &r),
+					 GIKEV2_ERR_ARGUMENT);
+		CHECK_STATUS(gikev2_gcks_exclude(gcks, "video", bad, 2, T0, &r),
+					 GIKEV2_ERR_ARGUMENT);
+	}
 	CHECK_STATUS(gikev2_gcks_force_rekey(gcks, "nosuch", T0, &r), GIKEV2_ERR_NOT_FOUND);
 	CHECK_STATUS(gikev2_gcks_inband_rekey(gcks, &pair->at_gcks, "nosuch", T0, &r),
 				 GIKEV2_ERR_NOT_FOUND);
 	OUT_UNTOUCHED(r);
+	/* The member is still in the group and follows the next rekey. */
+	CHECK_OK(gikev2_gcks_force_rekey(gcks, "video", T0 + 2000, &r));
+	CHECK(gikev2_result_datagram_count(r) == 2);
+	for (i = 0; i < 2; i++) {
+		gikev2_result_t *followed = NULL;
+
+		CHECK_OK(gikev2_result_datagram(r, i, &d));
+		CHECK_OK(gikev2_gm_process_rekey(gm, d.data, d.len, T0 + 2000, &followed));
+		/* first the new Rekey SA, then the new data SA under it */
+		CHECK(gikev2_result_listen_count(followed) == (i == 0 ? 1u : 0u));
+		CHECK(gikev2_result_install_count(followed) == (i == 0 ? 0u : 1u));
+		gikev2_result_free(followed);
+	}
+	gikev2_result_free(r);
 
 	gikev2_membership_free(m);
 	gikev2_gm_free(gm);

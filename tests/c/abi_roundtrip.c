@@ -248,8 +248,14 @@ int main(void)
 	gikev2_result_free(r);
 
 	/* Exclude member 2: a new KEK it cannot unwrap, then new TEKs under it. */
-	CHECK_OK(gikev2_gcks_exclude(gcks, "video", "fqdn:gm2.gms.example", T0 + 3000, &r));
+	{
+		static const char *const gm2_only[] = {"fqdn:gm2.gms.example"};
+
+	CHECK_OK(gikev2_gcks_exclude(gcks, "video", gm2_only, 1, T0 + 3000, &r));
 	CHECK(count_kind(r, GIKEV2_EVENT_MEMBER_EXCLUDED, "fqdn:gm2.gms.example") == 1);
+	CHECK(count_kind(r, GIKEV2_EVENT_NOT_EXCLUDED, NULL) == 0);
+	CHECK(count_kind(r, GIKEV2_EVENT_TEKS_OWED, NULL) == 0);
+	}
 	datagrams_copy(r, &ex);
 	gikev2_result_free(r);
 	CHECK(ex.count == 2);

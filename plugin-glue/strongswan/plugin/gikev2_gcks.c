@@ -187,7 +187,20 @@ static void apply_result(private_gikev2_gcks_role_t *this,
 	}
 	for (i = 0; i < gikev2_result_event_count(result); i++)
 	{
-		if (gikev2_result_event(result, i, &event) == GIKEV2_OK)
+		if (gikev2_result_event(result, i, &event) != GIKEV2_OK)
+		{
+			continue;
+		}
+		if (event.kind == GIKEV2_EVENT_NOT_EXCLUDED)
+		{	/* the datagrams above went out; this member stays */
+			DBG1(DBG_CFG, "gikev2: member %s was NOT excluded from group %s: "
+				 "%s", event.member ?: "-", event.group, event.detail);
+		}
+		else if (event.kind == GIKEV2_EVENT_TEKS_OWED)
+		{
+			DBG1(DBG_CFG, "gikev2: group %s: %s", event.group, event.detail);
+		}
+		else
 		{
 			/* the library logged the event already */
 			if (event.sender_id_count)
@@ -471,7 +484,10 @@ static char *command_answer(private_gikev2_gcks_role_t *this,
 							gikev2_status_t status, gikev2_result_t *result,
 							char *what)
 {
-	char *answer;
+	gikev2_event_t event;
+	char *answer, undone[512] = "";
+	size_t i, pos = 0;
+	int n;
 
 	if (status != GIKEV2_OK)
 	{
@@ -482,10 +498,29 @@ static char *command_answer(private_gikev2_gcks_role_t *this,
 		}
 		return answer;
 	}
+	/* the datagrams go out in any case: the parts that were done changed the
+	 * group; what was not done is listed */
 	apply_result(this, result);
-	if (asprintf(&answer, "ok: %s: %zu GSA_REKEY datagram(s), %zu inband "
-				 "rekey(s)\n", what, gikev2_result_datagram_count(result),
-				 gikev2_result_inband_count(result)) < 0)
+	for (i = 0; i < gikev2_result_event_count(result); i++)
+	{
+		if (gikev2_result_event(result, i, &event) != GIKEV2_OK ||
+			(event.kind != GIKEV2_EVENT_NOT_EXCLUDED &&
+			 event.kind != GIKEV2_EVENT_TEKS_OWED))
+		{
+			continue;
+		}
+		n = snprintf(undone + pos, sizeof(undone) - pos, "; %s%s%s",
+					 event.member ?: "", event.member ? ": " : "", event.detail);
+		if (n < 0 || (size_t)n >= sizeof(undone) - pos)
+		{	/* truncated; the log has every item */
+			break;
+		}
+		pos += n;
+	}
+	if (asprintf(&answer, "%s: %s: %zu GSA_REKEY datagram(s), %zu inband "
+				 "rekey(s)%s\n", undone[0] ? "partly done" : "ok", what,
+				 gikev2_result_datagram_count(result),
+				 gikev2_result_inband_count(result), undone) < 0)
 	{
 		answer = NULL;
 	}
@@ -496,14 +531,15 @@ static char *command_answer(private_gikev2_gcks_role_t *this,
 METHOD(gikev2_gcks_role_t, exclude, char*,
 	private_gikev2_gcks_role_t *this, char *group, char *member)
 {
+	const char *members[] = { member };
 	gikev2_result_t *result = NULL;
 	gikev2_status_t status;
 
 	char *answer;
 
 	this->mutex->lock(this->mutex);
-	status = gikev2_gcks_exclude(this->gcks, group, member, gikev2_now_ms(),
-								 &result);
+	status = gikev2_gcks_exclude(this->gcks, group, members, countof(members),
+								 gikev2_now_ms(), &result);
 	DBG1(DBG_CFG, "gikev2: operator excluded %s from group %s: %s", member,
 		 group, GIKEV2_STATUS(status));
 	answer = command_answer(this, status, result, "exclude");
