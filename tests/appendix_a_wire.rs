@@ -437,8 +437,10 @@ fn a4_exclude_f(a: &mut Appendix, now: Time) {
         .gcks
         .exclude(&group_id(), std::slice::from_ref(&f), now)
         .unwrap();
-    let msgs: Vec<RekeyMessage> = messages(&out).into_iter().cloned().collect();
-    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(out.is_complete(), "{out:?}");
+    assert_eq!(out.excluded, vec![f.clone()]);
+    let msgs: Vec<RekeyMessage> = messages(&out.outputs).into_iter().cloned().collect();
+    assert_eq!(out.outputs.len(), 2, "{out:?}");
     assert_eq!(msgs.len(), 2, "KEK change, then TEKs (§3.2.1, K6)");
     let (spi3, keymat3) = (a.rekey_spi(), a.rekey_keymat());
     assert_ne!(spi3, spi2);
