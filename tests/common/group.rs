@@ -75,15 +75,28 @@ pub fn ike_pair(name: &str, salt: &str) -> (IkeSaContext, IkeSaContext) {
 }
 
 /// Registers `name` with `cfg` (over the wire codec) and returns the member and the key
-/// server's response.
+/// server's response. Its IKE SA did not negotiate IKEv2 fragmentation.
 pub fn join_cfg(
+    gcks: &mut Gcks,
+    name: &str,
+    cfg: MembershipConfig,
+    implicit: bool,
+    now: Time,
+) -> (Member, GcksResponse) {
+    join_with(gcks, name, cfg, implicit, false, now)
+}
+
+/// As [`join_cfg`], saying whether the IKE SA negotiated IKEv2 fragmentation (RFC 7383).
+pub fn join_with(
     gcks: &mut Gcks,
     name: &str,
     mut cfg: MembershipConfig,
     implicit: bool,
+    fragmentation: bool,
     now: Time,
 ) -> (Member, GcksResponse) {
-    let (at_gcks, at_gm) = ike_pair(name, "rekey test");
+    let (mut at_gcks, at_gm) = ike_pair(name, "rekey test");
+    at_gcks.fragmentation = fragmentation;
     let mut gm = GroupMember::new(at_gm);
     cfg.accept.implicit_auth = implicit;
     let req = gm.join_request(&cfg);
@@ -105,6 +118,19 @@ pub fn join_cfg(
 pub fn join(gcks: &mut Gcks, group: &str, name: &str, implicit: bool, now: Time) -> Member {
     let cfg = MembershipConfig::receiver(Identity::key_id(group));
     join_cfg(gcks, name, cfg, implicit, now).0
+}
+
+/// Registers `name` as a receiver of `group` over an IKE SA that negotiated IKEv2
+/// fragmentation.
+pub fn join_fragmenting(
+    gcks: &mut Gcks,
+    group: &str,
+    name: &str,
+    implicit: bool,
+    now: Time,
+) -> Member {
+    let cfg = MembershipConfig::receiver(Identity::key_id(group));
+    join_with(gcks, name, cfg, implicit, true, now).0
 }
 
 /// The GSA_REKEY messages among the key server's outputs.
