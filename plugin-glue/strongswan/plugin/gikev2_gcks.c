@@ -521,8 +521,10 @@ static char *command_answer(private_gikev2_gcks_role_t *this,
 		}
 		pos += n;
 	}
-	if (asprintf(&answer, "%s: %s: %zu GSA_REKEY datagram(s), %zu inband "
-				 "rekey(s)%s\n", undone[0] ? "partly done" : "ok", what,
+	/* "error:" makes gikev2ctl exit non-zero: part of the request was not done */
+	if (asprintf(&answer, "%s: %s%s: %zu GSA_REKEY datagram(s) sent, %zu inband "
+				 "rekey(s)%s\n", undone[0] ? "error" : "ok", what,
+				 undone[0] ? " partly done" : "",
 				 gikev2_result_datagram_count(result),
 				 gikev2_result_inband_count(result), undone) < 0)
 	{
