@@ -130,8 +130,9 @@ typedef struct gikev2_payload {
 
 /**
  * The registration IKE SA as the daemon knows it after IKE_SA_INIT
- * (RFC 9838 §2.3): SPIs, negotiated PRF and Key Wrap Algorithm, SK_d, and the
- * peer's identity (authenticated at the key server; configured at the member).
+ * (RFC 9838 §2.3): SPIs, negotiated PRF and Key Wrap Algorithm, SK_d, the
+ * peer's identity (authenticated at the key server; configured at the member)
+ * and whether IKEv2 fragmentation was negotiated.
  * The library derives GSK_w from SK_d at once and keeps no copy of SK_d.
  */
 typedef struct gikev2_ike_sa {
@@ -150,6 +151,12 @@ typedef struct gikev2_ike_sa {
 	uint8_t peer_id_type;
 	const uint8_t *peer_id;
 	size_t peer_id_len;
+	/** Both peers sent IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT (RFC 7383
+	 *  §2.3; strongSwan: supports_extension(EXT_IKE_FRAGMENTATION)). The key
+	 *  server fragments GSA_REKEY (setting fragment_size) only while every
+	 *  member of the group registered over such an IKE SA (RFC 9838 §2.4.1.2);
+	 *  false (e.g. a zeroed struct) means no. Unused at the member. */
+	bool fragmentation;
 } gikev2_ike_sa_t;
 
 /** A traffic selector (RFC 7296 §3.13.1). Addresses in network order; IPv4
@@ -387,8 +394,9 @@ gikev2_status_t gikev2_gcks_handle_request(gikev2_gcks_t *gcks,
 
 /** The IKE SA `old` was rekeyed into `new` (RFC 7296 §2.18): members that
  *  registered over it are reached over the new one from now on (their
- *  GSA_INBAND_REKEY targets carry the new SPIs). Only the SPIs of the two
- *  descriptions are used. `*out_moved` is how many memberships moved. */
+ *  GSA_INBAND_REKEY targets carry the new SPIs), and new->fragmentation is
+ *  recorded for them (RFC 9838 §2.4.1.2). Only the SPIs of the two descriptions
+ *  and new->fragmentation are used. `*out_moved` is how many memberships moved. */
 gikev2_status_t gikev2_gcks_ike_sa_rekeyed(gikev2_gcks_t *gcks,
 										   const gikev2_ike_sa_t *old,
 										   const gikev2_ike_sa_t *new_sa,

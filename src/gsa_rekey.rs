@@ -32,6 +32,10 @@ pub const MAX_FRAGMENTS: u16 = 64;
 pub const MAX_REASSEMBLED_LEN: usize = 64 * 1024;
 /// Length of the SKF header after the generic payload header.
 const SKF_FIELDS_LEN: usize = 4;
+/// Largest GSA_REKEY datagram built: the largest IPv4 UDP payload (65,535 - 20 - 8) less
+/// the 4-octet non-ESP marker the sender adds on port 4500 (RFC 3948 §2.2). A message that
+/// may not be fragmented and is larger cannot be sent at all (docs/decisions.md K20).
+pub const MAX_DATAGRAM_LEN: usize = 65_503;
 
 /// Why a GSA_REKEY datagram could not be built or accepted.
 #[derive(Debug)]
@@ -72,6 +76,14 @@ pub enum RekeyMessageError {
     SignatureInvalid,
     /// The fragment size is too small to carry any content.
     FragmentSizeTooSmall(usize),
+    /// The message does not fit one datagram ([`MAX_DATAGRAM_LEN`]) and may not be
+    /// fragmented (RFC 9838 §2.4.1.2).
+    TooLarge {
+        /// Length of the whole message.
+        len: usize,
+        /// The largest datagram.
+        max: usize,
+    },
     /// The message would need more than [`MAX_FRAGMENTS`] fragments of the configured
     /// size (receivers accept no more, RFC 9838 §2.4.1.2).
     TooManyFragments {
@@ -108,6 +120,10 @@ impl fmt::Display for RekeyMessageError {
             RekeyMessageError::FragmentSizeTooSmall(n) => {
                 write!(f, "fragment size {n} leaves no room for content")
             }
+            RekeyMessageError::TooLarge { len, max } => write!(
+                f,
+                "{len} octets do not fit one datagram ({max}) and may not be fragmented"
+            ),
             RekeyMessageError::TooManyFragments {
                 needed,
                 fragment_size,
@@ -257,9 +273,12 @@ fn signed_plaintext(
 /// in the IKE header, `message_id`, the inner payloads (GSA, KD, D, N...) plus AUTH when
 /// signing, SK-protected with the current Rekey SA's keys.
 ///
-/// With `fragment_size` (a pre-configured datagram size limit, §2.4.1.2), a message that
-/// does not fit is split into RFC 7383 fragments; the signature covers the whole message.
-/// The output is final: retransmissions must resend these exact octets (§2.4.1.3).
+/// With `fragment_size` (a pre-configured datagram size limit, §2.4.1.2; pass `None` when
+/// some receiver did not negotiate fragmentation), a message that does not fit is split
+/// into RFC 7383 fragments of at most that size (and at most [`MAX_DATAGRAM_LEN`]); the
+/// signature covers the whole message. Without it, a message above [`MAX_DATAGRAM_LEN`] is
+/// [`RekeyMessageError::TooLarge`]. The output is final: retransmissions must resend these
+/// exact octets (§2.4.1.3).
 pub fn build(
     spi: &[u8; 16],
     message_id: u32,
@@ -275,7 +294,7 @@ pub fn build(
     };
     let plaintext = Zeroizing::new(plaintext);
     let whole_len = IKE_HEADER_LEN + PAYLOAD_HEADER_LEN + protector.sealed_len(plaintext.len());
-    match fragment_size {
+    match fragment_size.map(|f| f.min(MAX_DATAGRAM_LEN)) {
         Some(limit) if whole_len > limit => {
             let overhead = IKE_HEADER_LEN + PAYLOAD_HEADER_LEN + SKF_FIELDS_LEN;
             // The largest chunk whose sealed fragment fits the limit.
@@ -308,6 +327,10 @@ pub fn build(
             }
             Ok(out)
         }
+        _ if whole_len > MAX_DATAGRAM_LEN => Err(RekeyMessageError::TooLarge {
+            len: whole_len,
+            max: MAX_DATAGRAM_LEN,
+        }),
         _ => Ok(vec![protect::seal_encoded(
             &h, first, &plaintext, protector,
         )?]),

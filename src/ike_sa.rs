@@ -1,8 +1,9 @@
 //! What the host tells the core about the registration IKE SA (RFC 9838 §2.3).
 //!
 //! The daemon runs IKE_SA_INIT and authenticates the peer; the core needs the SPIs, the
-//! negotiated PRF and Key Wrap Algorithm, the authenticated peer identity, and SK_d, from
-//! which it derives GSK_w at once. SK_d itself is not kept.
+//! negotiated PRF and Key Wrap Algorithm, the authenticated peer identity, whether IKEv2
+//! fragmentation was negotiated, and SK_d, from which it derives GSK_w at once. SK_d itself
+//! is not kept.
 
 use crate::crypto::ike_keys::gsk_w;
 use crate::crypto::keywrap::Kwa;
@@ -23,6 +24,10 @@ pub struct IkeSaContext {
     pub kwa: Kwa,
     /// The peer's authenticated identity (IDi at the GCKS, IDr at the GM).
     pub peer: Identity,
+    /// Both peers sent IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT (RFC 7383 §2.3). The
+    /// key server fragments GSA_REKEY only when every member's IKE SA has it (RFC 9838
+    /// §2.4.1.2). `false` from [`IkeSaContext::new`]; set it when the daemon says so.
+    pub fragmentation: bool,
     gsk_w: Key,
 }
 
@@ -45,6 +50,7 @@ impl IkeSaContext {
             prf,
             kwa,
             peer,
+            fragmentation: false,
             gsk_w,
         })
     }

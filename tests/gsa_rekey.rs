@@ -4,7 +4,7 @@
 
 use gikev2::crypto::sign::{SignatureAlg, SigningKey};
 use gikev2::crypto::sk::{EncrAlg, SkProtector};
-use gikev2::gsa_rekey::{build, Authenticator, RekeyMessageError, RekeyReceiver};
+use gikev2::gsa_rekey::{build, Authenticator, RekeyMessageError, RekeyReceiver, MAX_DATAGRAM_LEN};
 use gikev2::wire::{
     self, GroupKeyBag, GroupKeyBagAttr, KdPayload, KeyBag, NotifyPayload, NotifyType, Payload,
     PayloadBody, ProtocolId, WrappedKey,
@@ -373,6 +373,37 @@ fn fragments_reassemble_in_any_order_and_signature_covers_the_whole() {
         ),
         Err(RekeyMessageError::FragmentSizeTooSmall(60))
     ));
+}
+
+/// A message too large for one datagram (docs/decisions.md K20): refused when it may not
+/// be fragmented; fragmented within the largest datagram when it may, also with a
+/// `fragment_size` above that.
+#[test]
+fn a_message_above_the_largest_datagram_needs_fragments() {
+    let mut big = inner(900);
+    big.push(Payload::new(PayloadBody::Notify(NotifyPayload::new(
+        NotifyType(40001),
+        vec![7; 6000],
+    ))));
+    let b = |fragment_size| {
+        build(
+            &SPI,
+            3,
+            &big,
+            &protector(),
+            Authenticator::Implicit,
+            fragment_size,
+        )
+    };
+    assert!(matches!(
+        b(None),
+        Err(RekeyMessageError::TooLarge { len, max: MAX_DATAGRAM_LEN }) if len > MAX_DATAGRAM_LEN
+    ));
+    for limit in [1400, 65_535] {
+        let d = b(Some(limit)).unwrap();
+        assert!(d.len() > 1);
+        assert!(d.iter().all(|x| x.len() <= limit.min(MAX_DATAGRAM_LEN)));
+    }
 }
 
 /// A member holding the current keys forges fragments with high Message IDs (it can pass

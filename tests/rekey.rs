@@ -10,6 +10,7 @@ use gikev2::gm::{GmRekeyError, GroupMember, MembershipConfig, ResponseOutcome};
 use gikev2::gsa_rekey::{Authenticator, RekeyMessageError};
 use gikev2::identity::Identity;
 use gikev2::suite::EncrSpec;
+use gikev2::time::Time;
 use gikev2::wire::{
     self, EncrId, ExchangeType, GroupKeyBag, GroupKeyBagAttr, KdPayload, KeyBag, Payload,
     PayloadBody, ProtocolId, SnId, TrafficSelector, WrappedKey,
@@ -18,7 +19,9 @@ use std::net::Ipv4Addr;
 
 mod common;
 
-use common::group::{deliver, forged, group_config, ike_pair, in_sync, join, messages, Member, T0};
+use common::group::{
+    deliver, forged, group_config, ike_pair, in_sync, join, join_fragmenting, messages, Member, T0,
+};
 
 #[test]
 fn exclusion_rekeys_everyone_but_the_excluded_member() {
@@ -321,7 +324,7 @@ fn fragmented_exclusion_is_reassembled() {
     let mut gcks = Gcks::new();
     gcks.add_group(c, T0).unwrap();
     let mut members: Vec<Member> = (0..9)
-        .map(|i| join(&mut gcks, "g", &format!("f{i}"), false, T0))
+        .map(|i| join_fragmenting(&mut gcks, "g", &format!("f{i}"), false, T0))
         .collect();
     let ex: Vec<Identity> = members[..3].iter().map(|m| m.id.clone()).collect();
     let out = gcks
@@ -340,7 +343,7 @@ fn fragmented_exclusion_is_reassembled() {
         assert!(in_sync(&gcks, m));
     }
     // A truncated fragment is rejected without disturbing reassembly.
-    let mut m = join(&mut gcks, "g", "late", false, T0.plus_secs(2));
+    let mut m = join_fragmenting(&mut gcks, "g", "late", false, T0.plus_secs(2));
     let out = gcks
         .force_rekey(&Identity::key_id("g"), T0.plus_secs(3))
         .unwrap();
@@ -952,7 +955,7 @@ fn a_failed_later_chunk_keeps_its_members_and_returns_what_was_done() {
     gcks.add_group(c, T0).unwrap();
     let group = Identity::key_id("big");
     let mut members: Vec<Member> = (0..512)
-        .map(|i| join(&mut gcks, "big", &format!("m{i}"), true, T0))
+        .map(|i| join_fragmenting(&mut gcks, "big", &format!("m{i}"), true, T0))
         .collect();
     // Chunk 1: 32 neighbours (one subtree, few new keys); chunk 2: 32 members spread over
     // the tree (about 290 wrapped keys, 15 KB).
@@ -1011,4 +1014,89 @@ fn a_failed_later_chunk_keeps_its_members_and_returns_what_was_done() {
         assert!(in_sync(&gcks, m), "member {i}");
     }
     assert!(!in_sync(&gcks, &members[second[0]]));
+}
+
+/// RFC 9838 §2.4.1.2: IKEv2 fragmentation of GSA_REKEY only if every member negotiated it
+/// in IKE_SA_INIT (docs/decisions.md K19). With one member that did not, messages above
+/// `fragment_size` go whole (and reach everybody); once no such member is left (its IKE
+/// SA rekeyed into one that supports it, or it is gone), they are fragmented again.
+#[test]
+fn gsa_rekey_is_fragmented_only_if_every_member_negotiated_it() {
+    let key = SigningKey::generate(SignatureAlg::Ed25519).unwrap();
+    let mut c = group_config("f", Some(key));
+    c.rekey_behaviour.fragment_size = Some(256);
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let group = Identity::key_id("f");
+    let mut members: Vec<Member> = (0..4)
+        .map(|i| join_fragmenting(&mut gcks, "f", &format!("s{i}"), false, T0))
+        .collect();
+    let lacking = |gcks: &Gcks| gcks.group(&group).unwrap().members_without_fragmentation();
+    let rekey = |gcks: &mut Gcks, members: &mut [Member], t: Time| {
+        let out = gcks.force_rekey(&group, t).unwrap();
+        let msgs: Vec<RekeyMessage> = messages(&out).into_iter().cloned().collect();
+        for m in members.iter_mut() {
+            let r = deliver(m, &msgs, t);
+            assert!(
+                r.len() == msgs.len() && r.iter().all(|x| x.is_ok()),
+                "{}",
+                m.id
+            );
+            assert!(in_sync(gcks, m), "{}", m.id);
+        }
+        msgs
+    };
+    let fragmented = |msgs: &[RekeyMessage]| {
+        msgs.iter()
+            .all(|m| m.datagrams.len() > 1 && m.datagrams.iter().all(|d| d.len() <= 256))
+    };
+    let whole = |msgs: &[RekeyMessage]| {
+        msgs.iter()
+            .all(|m| m.datagrams.len() == 1 && m.datagrams[0].len() > 256)
+    };
+
+    assert_eq!(lacking(&gcks), 0);
+    let msgs = rekey(&mut gcks, &mut members, T0.plus_secs(1));
+    assert!(fragmented(&msgs), "every member supports fragmentation");
+
+    // One member whose IKE SA did not negotiate it.
+    members.push(join(&mut gcks, "f", "x", false, T0.plus_secs(2)));
+    assert_eq!(lacking(&gcks), 1);
+    let msgs = rekey(&mut gcks, &mut members, T0.plus_secs(3));
+    assert!(whole(&msgs), "one member without fragmentation");
+
+    // Its IKE SA is rekeyed into one that supports fragmentation, and back.
+    let x = members.last().unwrap();
+    let spis = |c: &gikev2::ike_sa::IkeSaContext| {
+        let mut s = [0u8; 16];
+        s[..8].copy_from_slice(&c.spi_i);
+        s[8..].copy_from_slice(&c.spi_r);
+        s
+    };
+    let (old, new) = (spis(&x.at_gcks), [0x5a; 16]);
+    assert_eq!(gcks.ike_sa_rekeyed(&old, &new, true), 1);
+    assert_eq!(lacking(&gcks), 0);
+    let msgs = rekey(&mut gcks, &mut members, T0.plus_secs(4));
+    assert!(fragmented(&msgs), "x's new IKE SA supports it");
+    assert_eq!(gcks.ike_sa_rekeyed(&new, &[0xa5; 16], false), 1);
+    assert_eq!(lacking(&gcks), 1);
+    let msgs = rekey(&mut gcks, &mut members, T0.plus_secs(5));
+    assert!(whole(&msgs));
+
+    // x excluded: the KEK change still goes whole (x is a member until it is sent),
+    // everything after it is fragmented.
+    let x = members.pop().unwrap();
+    let done = gcks
+        .exclude(&group, std::slice::from_ref(&x.id), T0.plus_secs(6))
+        .unwrap();
+    assert!(done.is_complete());
+    let msgs: Vec<RekeyMessage> = messages(&done.outputs).into_iter().cloned().collect();
+    assert_eq!(msgs[0].datagrams.len(), 1);
+    assert_eq!(lacking(&gcks), 0);
+    for m in members.iter_mut() {
+        assert!(deliver(m, &msgs, T0.plus_secs(6)).iter().all(|r| r.is_ok()));
+        assert!(in_sync(&gcks, m));
+    }
+    let msgs = rekey(&mut gcks, &mut members, T0.plus_secs(7));
+    assert!(fragmented(&msgs));
 }

@@ -15,7 +15,7 @@ use gikev2::wire::{
 
 mod common;
 
-use common::group::{deliver, ike_pair, join, join_cfg, messages, T0};
+use common::group::{deliver, ike_pair, join, join_cfg, join_fragmenting, messages, T0};
 
 /// The common group, sending each GSA_REKEY once.
 fn group_config(name: &str, signing: Option<SigningKey>) -> GroupConfig {
@@ -148,9 +148,9 @@ fn a2_one_forged_fragment_does_not_block_fragmented_rekeys() {
     let mut gcks = Gcks::new();
     gcks.add_group(c, T0).unwrap();
     let group = Identity::key_id("g");
-    let mut a = join(&mut gcks, "g", "a", false, T0);
-    let _b = join(&mut gcks, "g", "b", false, T0);
-    let f = join(&mut gcks, "g", "f", false, T0);
+    let mut a = join_fragmenting(&mut gcks, "g", "a", false, T0);
+    let _b = join_fragmenting(&mut gcks, "g", "b", false, T0);
+    let f = join_fragmenting(&mut gcks, "g", "f", false, T0);
     let kek1 = snapshot(f.gm.membership(&group).unwrap().rekey.as_ref().unwrap());
     // Forged fragment: any payload big enough to fragment.
     let junk = vec![Payload::new(PayloadBody::Notify(

@@ -249,7 +249,9 @@ unsafe fn ike_sa_with(
         return Err(Error::Argument("ike_sa->peer_id is empty".into()));
     }
     let peer = Identity::new(IdType(sa.peer_id_type), peer);
-    Ok(IkeSaContext::new(sa.spi_i, sa.spi_r, prf, sk_d, kwa, peer)?)
+    let mut ctx = IkeSaContext::new(sa.spi_i, sa.spi_r, prf, sk_d, kwa, peer)?;
+    ctx.fragmentation = sa.fragmentation;
+    Ok(ctx)
 }
 
 /// Rebuilds the generic payload chain (RFC 7296 §3.2) from the C array and decodes it with

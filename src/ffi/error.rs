@@ -127,6 +127,7 @@ fn rekey_message(e: &RekeyMessageError) -> S {
         RekeyMessageError::FragmentSizeTooSmall(_) | RekeyMessageError::TooManyFragments { .. } => {
             S::GIKEV2_ERR_CONFIG
         }
+        RekeyMessageError::TooLarge { .. } => S::GIKEV2_ERR_STATE,
     }
 }
 

@@ -191,9 +191,15 @@ impl GcksHandle {
                     _ => "receiver".to_string(),
                 };
                 text.push_str(&format!(
-                    "  member {member}: {ids}, ike-sa {}_i {}_r, registered {} s ago\n",
+                    "  member {member}: {ids}, ike-sa {}_i {}_r{}, registered {} s ago\n",
                     hex(&info.ike_spis[..8]),
                     hex(&info.ike_spis[8..]),
+                    // RFC 9838 §2.4.1.2: one such member stops GSA_REKEY fragmentation.
+                    if info.fragmentation {
+                        ""
+                    } else {
+                        " (no IKEv2 fragmentation)"
+                    },
                     info.registered_at.secs_until(now)
                 ));
             }
@@ -389,7 +395,9 @@ pub unsafe extern "C" fn gikev2_gcks_ike_sa_rekeyed(
             s[8..].copy_from_slice(&sa.spi_r);
             s
         };
-        let moved = h.gcks.ike_sa_rekeyed(&spis(old), &spis(new_sa));
+        let moved = h
+            .gcks
+            .ike_sa_rekeyed(&spis(old), &spis(new_sa), new_sa.fragmentation);
         // SAFETY: checked non-NULL.
         unsafe { write_out(out_moved, moved) };
         Ok(())

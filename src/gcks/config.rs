@@ -124,8 +124,10 @@ pub struct RekeyBehaviour {
     pub retransmissions: u8,
     /// Time between copies.
     pub retransmit_interval_ms: u32,
-    /// Fragment GSA_REKEY messages larger than this many octets (RFC 7383; use only when
-    /// every member supports IKEv2 fragmentation, RFC 9838 §2.4.1.2).
+    /// Fragment GSA_REKEY messages larger than this many octets (RFC 7383). Applied only
+    /// while every member's IKE SA negotiated IKEv2 fragmentation
+    /// ([`crate::ike_sa::IkeSaContext::fragmentation`], RFC 9838 §2.4.1.2); otherwise
+    /// larger messages go whole, with a warning (docs/decisions.md K19).
     pub fragment_size: Option<usize>,
 }
 

@@ -58,6 +58,8 @@ pub struct MemberInfo {
     pub ike_spis: [u8; 16],
     /// Its leaf in the group's LKH key tree, when the group has one.
     pub leaf: Option<LeafId>,
+    /// Its IKE SA negotiated IKEv2 fragmentation (RFC 7383; RFC 9838 §2.4.1.2).
+    pub fragmentation: bool,
 }
 
 /// A group at the key server.
@@ -80,7 +82,13 @@ pub struct Group {
     /// A KEK change went out but the new Data-Security SAs that must follow it (RFC 9838
     /// §3.2.1) could not be built: [`super::Gcks::on_timeout`] tries again.
     pub(crate) teks_owed: bool,
+    /// Change only through [`Group::insert_member`], [`Group::remove_member`] and
+    /// [`Group::drain_members`], which keep `without_fragmentation` right.
     pub(crate) members: HashMap<Identity, MemberInfo>,
+    /// Members whose IKE SA did not negotiate IKEv2 fragmentation: GSA_REKEY is
+    /// fragmented only while this is 0 (RFC 9838 §2.4.1.2). A count, so a message does
+    /// not scan every member.
+    without_fragmentation: usize,
     /// Members the operator excluded: refused (AUTHORIZATION_FAILED) until re-admitted
     /// (docs/decisions.md R23).
     pub(crate) excluded: std::collections::HashSet<Identity>,
@@ -139,6 +147,7 @@ impl Group {
             rekey_retry_at: None,
             teks_owed: false,
             members: HashMap::new(),
+            without_fragmentation: 0,
             excluded: std::collections::HashSet::new(),
             auth_key_spki,
         };
@@ -175,6 +184,63 @@ impl Group {
     /// Number of current members.
     pub fn member_count(&self) -> usize {
         self.members.len()
+    }
+
+    /// Number of current members whose IKE SA did not negotiate IKEv2 fragmentation
+    /// (RFC 7383). While it is not 0, GSA_REKEY is never fragmented (RFC 9838 §2.4.1.2).
+    pub fn members_without_fragmentation(&self) -> usize {
+        self.without_fragmentation
+    }
+
+    /// Adds or replaces a member; returns its earlier record.
+    pub(crate) fn insert_member(&mut self, id: Identity, info: MemberInfo) -> Option<MemberInfo> {
+        let lacks = !info.fragmentation;
+        let previous = self.members.insert(id, info);
+        self.without_fragmentation += usize::from(lacks);
+        if let Some(p) = &previous {
+            self.without_fragmentation -= usize::from(!p.fragmentation);
+        }
+        previous
+    }
+
+    /// Removes a member; returns its record.
+    pub(crate) fn remove_member(&mut self, id: &Identity) -> Option<MemberInfo> {
+        let previous = self.members.remove(id);
+        if let Some(p) = &previous {
+            self.without_fragmentation -= usize::from(!p.fragmentation);
+        }
+        previous
+    }
+
+    /// Removes every member.
+    pub(crate) fn drain_members(&mut self) -> Vec<(Identity, MemberInfo)> {
+        self.without_fragmentation = 0;
+        self.members.drain().collect()
+    }
+
+    /// Records whether the IKE SA of every member registered over `old` (SPIi | SPIr),
+    /// now rekeyed into `new`, supports fragmentation, and moves them to `new`. Returns
+    /// how many moved.
+    pub(crate) fn move_members(
+        &mut self,
+        old: &[u8; 16],
+        new: &[u8; 16],
+        fragmentation: bool,
+    ) -> usize {
+        let mut moved = 0;
+        for m in self.members.values_mut().filter(|m| &m.ike_spis == old) {
+            m.ike_spis = *new;
+            if m.fragmentation != fragmentation {
+                m.fragmentation = fragmentation;
+                if fragmentation {
+                    self.without_fragmentation -= 1;
+                } else {
+                    self.without_fragmentation += 1;
+                }
+            }
+            moved += 1;
+        }
+        moved
     }
 
     /// SPIs of the current Data-Security SAs, in policy order.

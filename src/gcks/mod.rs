@@ -137,16 +137,14 @@ impl Gcks {
 
     /// The IKE SA with SPIs `old` (SPIi | SPIr) was rekeyed into one with SPIs `new`
     /// (RFC 7296 §2.18): members that registered over it are now reached over the new one
-    /// (GSA_INBAND_REKEY, RFC 9838 §2.4.2). Returns how many memberships moved.
-    pub fn ike_sa_rekeyed(&mut self, old: &[u8; 16], new: &[u8; 16]) -> usize {
-        let mut moved = 0;
-        for g in self.groups.values_mut() {
-            for m in g.members.values_mut().filter(|m| &m.ike_spis == old) {
-                m.ike_spis = *new;
-                moved += 1;
-            }
-        }
-        moved
+    /// (GSA_INBAND_REKEY, RFC 9838 §2.4.2), and `fragmentation` says whether the new one
+    /// supports IKEv2 fragmentation (RFC 7383; it normally inherits the old one's, RFC
+    /// 9838 §2.4.1.2). Returns how many memberships moved.
+    pub fn ike_sa_rekeyed(&mut self, old: &[u8; 16], new: &[u8; 16], fragmentation: bool) -> usize {
+        self.groups
+            .values_mut()
+            .map(|g| g.move_members(old, new, fragmentation))
+            .sum()
     }
 
     /// A group by ID.

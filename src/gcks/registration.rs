@@ -324,7 +324,7 @@ impl Gcks {
                     Err(e) => return internal(&req.group, e.into()),
                 }
             }
-            let excluded: Vec<(Identity, MemberInfo)> = group.members.drain().collect();
+            let excluded: Vec<(Identity, MemberInfo)> = group.drain_members();
             group.sender_ids.reset();
             log::warn!(
                 "group {}: Sender-IDs exhausted, excluded all {} members",
@@ -447,13 +447,14 @@ impl Gcks {
         let mut ike_spis = [0u8; 16];
         ike_spis[..8].copy_from_slice(&ctx.spi_i);
         ike_spis[8..].copy_from_slice(&ctx.spi_r);
-        let previous = group.members.insert(
+        let previous = group.insert_member(
             ctx.peer.clone(),
             MemberInfo {
                 sender_ids,
                 registered_at: now,
                 ike_spis,
                 leaf,
+                fragmentation: ctx.fragmentation,
             },
         );
         let (group_id, member) = (req.group.clone(), ctx.peer.clone());
@@ -533,7 +534,7 @@ fn leave(
 ) -> GcksResponse {
     let mut events = Vec::new();
     if let Some(g) = group {
-        if let Some(info) = g.members.remove(member) {
+        if let Some(info) = g.remove_member(member) {
             // The member's keys stay valid until the next KEK change; the operator excludes
             // it (LKH rekey) when that matters.
             if let (Some(leaf), Some(tree)) = (info.leaf, g.lkh.as_mut()) {

@@ -291,14 +291,24 @@ impl Group {
         };
         let message_id = rs.next_message_id;
         let b = &self.config.rekey_behaviour;
-        let datagrams = gsa_rekey::build(
-            &rs.spi,
-            message_id,
-            &inner,
-            &protector,
-            auth,
-            b.fragment_size,
-        )?;
+        // IKEv2 fragmentation only if every member negotiated it (RFC 9838 §2.4.1.2);
+        // otherwise a large message goes whole and the IP layer fragments it
+        // (docs/decisions.md K19).
+        let lacking = self.members_without_fragmentation();
+        let fragment_size = b.fragment_size.filter(|_| lacking == 0);
+        let datagrams =
+            gsa_rekey::build(&rs.spi, message_id, &inner, &protector, auth, fragment_size)?;
+        if let (Some(limit), None, [whole]) = (b.fragment_size, fragment_size, &datagrams[..]) {
+            if whole.len() > limit {
+                log::warn!(
+                    "group {}: GSA_REKEY message {message_id} is {} octets, above \
+                     fragment_size {limit}, sent whole: {lacking} member(s) did not \
+                     negotiate IKEv2 fragmentation (RFC 9838 §2.4.1.2)",
+                    self.config.id,
+                    whole.len()
+                );
+            }
+        }
         let message = RekeyMessage {
             group: self.config.id.clone(),
             spi: rs.spi,
@@ -611,7 +621,7 @@ impl Gcks {
             // (RFC 9838 §2.4.2); the excluded ones simply get nothing.
             let teks = g.new_data_sas(now, &in_use)?;
             for m in members {
-                g.members.remove(m);
+                g.remove_member(m);
                 // An excluded member must not simply register again (docs/decisions.md
                 // R23).
                 g.excluded.insert(m.clone());
@@ -644,7 +654,7 @@ impl Gcks {
                 Ok(messages) => {
                     // The chunk's members leave together with its KEK change.
                     for m in ids {
-                        g.members.remove(m);
+                        g.remove_member(m);
                         g.excluded.insert(m.clone());
                     }
                     done.excluded.extend_from_slice(ids);

@@ -107,6 +107,99 @@ static size_t count_kind(const gikev2_result_t *r, gikev2_event_kind_t kind,
 	return n;
 }
 
+/* Hands every datagram of key server result `r` to member `gm`: each message completes on
+ * its last fragment. */
+static void deliver_all(const gikev2_result_t *r, gikev2_gm_t *gm, uint64_t now)
+{
+	gikev2_datagram_t d, next;
+	gikev2_result_t *done = NULL;
+	size_t i, n = gikev2_result_datagram_count(r);
+
+	for (i = 0; i < n; i++) {
+		CHECK_OK(gikev2_result_datagram(r, i, &d));
+		if (i + 1 < n)
+			CHECK_OK(gikev2_result_datagram(r, i + 1, &next));
+		/* a message: one Rekey SA SPI (the first 16 octets) and Message ID */
+		if (i + 1 == n || next.message_id != d.message_id ||
+			memcmp(next.data, d.data, 16) != 0) {
+			CHECK_OK(gikev2_gm_process_rekey(gm, d.data, d.len, now, &done));
+			gikev2_result_free(done);
+		} else {
+			CHECK_STATUS(gikev2_gm_process_rekey(gm, d.data, d.len, now, &done),
+						 GIKEV2_ERR_INCOMPLETE);
+		}
+	}
+}
+
+/* RFC 9838 §2.4.1.2 through gikev2_ike_sa_t.fragmentation: GSA_REKEY is fragmented only
+ * while every member's IKE SA negotiated IKEv2 fragmentation. */
+static void fragmentation(void)
+{
+	static const gikev2_setting_t settings[] = {
+		{"id", "fqdn:video.example.com"},
+		{"members", "*.gms.example"},
+		{"policies.p1.encr", "aes256gcm16"},
+		{"policies.p1.dst", "239.1.1.1/32[udp/5000]"},
+		{"rekey.destination", "239.1.1.1[500]"},
+		{"rekey.signature", "ed25519"},
+		{"fragment_size", "256"},
+	};
+	gikev2_gcks_t *gcks = NULL;
+	gikev2_membership_t *m = NULL;
+	gikev2_gm_t *a = NULL, *b = NULL;
+	gikev2_result_t *r = NULL;
+	gikev2_datagram_t d;
+	gikev2_ike_sa_t renewed;
+	ike_pair_t pa, pb;
+	size_t i, moved = 0;
+
+	ike_pair(&pa, 21, "fa.gms.example");
+	pa.at_gcks.fragmentation = true;
+	ike_pair(&pb, 22, "fb.gms.example"); /* zeroed: no fragmentation */
+	CHECK(!pb.at_gcks.fragmentation);
+	CHECK_OK(gikev2_gcks_new(&gcks));
+	CHECK_OK(gikev2_gcks_add_group(gcks, "video", settings, COUNT(settings), T0));
+	CHECK_OK(gikev2_membership_new("video", video_membership, COUNT(video_membership), &m));
+	CHECK_OK(gikev2_gm_new(&pa.at_gm, &a));
+	CHECK_OK(gikev2_gm_new(&pb.at_gm, &b));
+	r = registration(gcks, a, m, &pa, 39, T0, NULL);
+	CHECK(gikev2_result_outcome(r) == GIKEV2_OUTCOME_REGISTERED);
+	gikev2_result_free(r);
+	r = registration(gcks, b, m, &pb, 39, T0, NULL);
+	CHECK(gikev2_result_outcome(r) == GIKEV2_OUTCOME_REGISTERED);
+	gikev2_result_free(r);
+
+	/* b's IKE SA did not negotiate fragmentation: both messages go whole. */
+	CHECK_OK(gikev2_gcks_force_rekey(gcks, "video", T0 + 1000, &r));
+	CHECK(gikev2_result_datagram_count(r) == 2);
+	CHECK_OK(gikev2_result_datagram(r, 0, &d));
+	CHECK(d.len > 256);
+	deliver_all(r, a, T0 + 1000);
+	deliver_all(r, b, T0 + 1000);
+	gikev2_result_free(r);
+
+	/* b's IKE SA is rekeyed into one that did: fragments of at most 256 octets. */
+	renewed = pb.at_gcks;
+	renewed.spi_i[0] ^= 0xff;
+	renewed.fragmentation = true;
+	CHECK_OK(gikev2_gcks_ike_sa_rekeyed(gcks, &pb.at_gcks, &renewed, &moved));
+	CHECK(moved == 1);
+	CHECK_OK(gikev2_gcks_force_rekey(gcks, "video", T0 + 2000, &r));
+	CHECK(gikev2_result_datagram_count(r) > 2);
+	for (i = 0; i < gikev2_result_datagram_count(r); i++) {
+		CHECK_OK(gikev2_result_datagram(r, i, &d));
+		CHECK(d.len <= 256);
+	}
+	deliver_all(r, a, T0 + 2000);
+	deliver_all(r, b, T0 + 2000);
+	gikev2_result_free(r);
+
+	gikev2_gm_free(a);
+	gikev2_gm_free(b);
+	gikev2_membership_free(m);
+	gikev2_gcks_free(gcks);
+}
+
 int main(void)
 {
 	gikev2_gcks_t *gcks = NULL;
@@ -464,6 +557,7 @@ int main(void)
 	gikev2_membership_free(video);
 	gikev2_membership_free(inband);
 	gikev2_gcks_free(gcks);
+	fragmentation();
 	printf("abi_roundtrip: %d checks passed\n", checks);
 	return 0;
 }

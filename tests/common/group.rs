@@ -75,7 +75,7 @@ pub fn ike_pair(name: &str, salt: &str) -> (IkeSaContext, IkeSaContext) {
 }
 
 /// Registers `name` with `cfg` (over the wire codec) and returns the member and the key
-/// server's response.
+/// server's response. Its IKE SA did not negotiate IKEv2 fragmentation.
 pub fn join_cfg(
     gcks: &mut Gcks,
     name: &str,
@@ -83,7 +83,27 @@ pub fn join_cfg(
     implicit: bool,
     now: Time,
 ) -> (Member, GcksResponse) {
-    let r = register(gcks, name, cfg, ExchangeType::GSA_AUTH, implicit, now);
+    join_with(gcks, name, cfg, implicit, false, now)
+}
+
+/// As [`join_cfg`], saying whether the IKE SA negotiated IKEv2 fragmentation (RFC 7383).
+pub fn join_with(
+    gcks: &mut Gcks,
+    name: &str,
+    cfg: MembershipConfig,
+    implicit: bool,
+    fragmentation: bool,
+    now: Time,
+) -> (Member, GcksResponse) {
+    let r = register_with(
+        gcks,
+        name,
+        cfg,
+        ExchangeType::GSA_AUTH,
+        implicit,
+        fragmentation,
+        now,
+    );
     (r.member, r.response)
 }
 
@@ -100,16 +120,30 @@ pub struct WireRegistration {
 
 /// Registers `name` with `cfg` in `exchange` (GSA_AUTH or GSA_REGISTRATION): the key
 /// server's response is encoded, decoded again and processed by the member, which must
-/// accept it.
+/// accept it. Its IKE SA did not negotiate IKEv2 fragmentation.
 pub fn register(
+    gcks: &mut Gcks,
+    name: &str,
+    cfg: MembershipConfig,
+    exchange: ExchangeType,
+    implicit: bool,
+    now: Time,
+) -> WireRegistration {
+    register_with(gcks, name, cfg, exchange, implicit, false, now)
+}
+
+/// As [`register`], saying whether the IKE SA negotiated IKEv2 fragmentation.
+pub fn register_with(
     gcks: &mut Gcks,
     name: &str,
     mut cfg: MembershipConfig,
     exchange: ExchangeType,
     implicit: bool,
+    fragmentation: bool,
     now: Time,
 ) -> WireRegistration {
-    let (at_gcks, at_gm) = ike_pair(name, "rekey test");
+    let (mut at_gcks, at_gm) = ike_pair(name, "rekey test");
+    at_gcks.fragmentation = fragmentation;
     let mut gm = GroupMember::new(at_gm);
     cfg.accept.implicit_auth = implicit;
     let req = gm.join_request(&cfg);
@@ -136,6 +170,19 @@ pub fn register(
 pub fn join(gcks: &mut Gcks, group: &str, name: &str, implicit: bool, now: Time) -> Member {
     let cfg = MembershipConfig::receiver(Identity::key_id(group));
     join_cfg(gcks, name, cfg, implicit, now).0
+}
+
+/// Registers `name` as a receiver of `group` over an IKE SA that negotiated IKEv2
+/// fragmentation.
+pub fn join_fragmenting(
+    gcks: &mut Gcks,
+    group: &str,
+    name: &str,
+    implicit: bool,
+    now: Time,
+) -> Member {
+    let cfg = MembershipConfig::receiver(Identity::key_id(group));
+    join_with(gcks, name, cfg, implicit, true, now).0
 }
 
 /// The GSA_REKEY messages among the key server's outputs.

@@ -223,6 +223,10 @@ bool gikev2_ike_sa_context(ike_sa_t *ike_sa, gikev2_ike_sa_t *ctx)
 		.peer_id_type = other->get_type(other),
 		.peer_id = encoding.ptr,
 		.peer_id_len = encoding.len,
+		/* both sent IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383): the key server
+		 * fragments GSA_REKEY only if every member's IKE SA has it */
+		.fragmentation = ike_sa->supports_extension(ike_sa,
+													EXT_IKE_FRAGMENTATION),
 	};
 	gikev2_ike_spis(id, ctx->spi_i, ctx->spi_r);
 	return TRUE;

@@ -420,11 +420,15 @@ METHOD(gikev2_gcks_role_t, registration_task, task_t*,
 }
 
 /**
- * The SPIs of an IKE SA in the library's form (only they are used).
+ * The SPIs of an IKE SA and its IKEv2 fragmentation support in the library's
+ * form (only they are used; the new SA inherits the old one's extensions).
  */
 static void ike_sa_spis(ike_sa_t *ike_sa, gikev2_ike_sa_t *ctx)
 {
-	*ctx = (gikev2_ike_sa_t){};
+	*ctx = (gikev2_ike_sa_t){
+		.fragmentation = ike_sa->supports_extension(ike_sa,
+													EXT_IKE_FRAGMENTATION),
+	};
 	gikev2_ike_spis(ike_sa->get_id(ike_sa), ctx->spi_i, ctx->spi_r);
 }
 
@@ -517,8 +521,10 @@ static char *command_answer(private_gikev2_gcks_role_t *this,
 		}
 		pos += n;
 	}
-	if (asprintf(&answer, "%s: %s: %zu GSA_REKEY datagram(s), %zu inband "
-				 "rekey(s)%s\n", undone[0] ? "partly done" : "ok", what,
+	/* "error:" makes gikev2ctl exit non-zero: part of the request was not done */
+	if (asprintf(&answer, "%s: %s%s: %zu GSA_REKEY datagram(s) sent, %zu inband "
+				 "rekey(s)%s\n", undone[0] ? "error" : "ok", what,
+				 undone[0] ? " partly done" : "",
 				 gikev2_result_datagram_count(result),
 				 gikev2_result_inband_count(result), undone) < 0)
 	{
