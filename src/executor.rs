@@ -12,7 +12,7 @@
 //! that did not run is an error ([`ExecutorError::JobNotRun`]), never a silent gap.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Runs independent jobs, possibly on several threads.
 pub trait Executor: Send + Sync {
@@ -38,6 +38,37 @@ impl Executor for Sequential {
         for i in 0..n {
             job(i);
         }
+    }
+}
+
+/// An executor shared by the objects that use it (a key server and its groups).
+/// [`Sequential`] by default.
+#[derive(Clone)]
+pub struct SharedExecutor(Arc<dyn Executor>);
+
+impl SharedExecutor {
+    /// Shares `executor`.
+    pub fn new(executor: impl Executor + 'static) -> Self {
+        SharedExecutor(Arc::new(executor))
+    }
+
+    /// The executor.
+    pub fn get(&self) -> &dyn Executor {
+        &*self.0
+    }
+}
+
+impl Default for SharedExecutor {
+    fn default() -> Self {
+        SharedExecutor::new(Sequential)
+    }
+}
+
+impl fmt::Debug for SharedExecutor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedExecutor")
+            .field("parallelism", &self.0.parallelism())
+            .finish()
     }
 }
 

@@ -1100,3 +1100,56 @@ fn gsa_rekey_is_fragmented_only_if_every_member_negotiated_it() {
     let msgs = rekey(&mut gcks, &mut members, T0.plus_secs(7));
     assert!(fragmented(&msgs));
 }
+
+/// Counts how often the key server consults it, and runs jobs on scoped threads.
+struct CountingThreads(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl gikev2::executor::Executor for CountingThreads {
+    fn parallelism(&self) -> usize {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        2
+    }
+    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
+        std::thread::scope(|s| {
+            for i in 0..n {
+                s.spawn(move || job(i));
+            }
+        });
+    }
+}
+
+/// The host's executor reaches the LKH wraps of every group, those that existed when it
+/// was set and those added later; the members follow the exclusions as before.
+#[test]
+fn a_host_executor_serves_every_group() {
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("before", None), T0).unwrap();
+    gcks.set_executor(gikev2::executor::SharedExecutor::new(CountingThreads(
+        asked.clone(),
+    )));
+    gcks.add_group(group_config("after", None), T0).unwrap();
+    for g in ["before", "after"] {
+        let mut members: Vec<Member> = (0..6)
+            .map(|i| join(&mut gcks, g, &format!("{g}{i}"), true, T0))
+            .collect();
+        let before = asked.load(std::sync::atomic::Ordering::SeqCst);
+        let out = gcks
+            .exclude(
+                &Identity::key_id(g),
+                &[members[0].id.clone()],
+                T0.plus_secs(1),
+            )
+            .unwrap();
+        assert!(out.is_complete());
+        assert!(
+            asked.load(std::sync::atomic::Ordering::SeqCst) > before,
+            "group {g} did not use the executor"
+        );
+        let msgs = messages(&out.outputs);
+        for m in members.iter_mut().skip(1) {
+            assert!(deliver(m, &msgs, T0.plus_secs(1)).iter().all(|r| r.is_ok()));
+            assert!(in_sync(&gcks, m));
+        }
+    }
+}

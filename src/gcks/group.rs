@@ -9,6 +9,7 @@ use super::GcksError;
 use crate::crypto::keywrap::KeyWrapper;
 use crate::crypto::rand::fill_random;
 use crate::crypto::KeyMaterial;
+use crate::executor::SharedExecutor;
 use crate::identity::{GroupId, Identity};
 use crate::lkh::{LeafId, LkhTree, WrappedKeyOut};
 use crate::suite::integ_key_len;
@@ -95,6 +96,8 @@ pub struct Group {
     pub(crate) sender_ids: SenderIdCounter,
     auth_key_spki: Option<Vec<u8>>,
     pub(crate) required: Vec<RequiredSa>,
+    /// Runs the key wraps of large LKH rekeys (the key server's, [`super::Gcks::set_executor`]).
+    pub(crate) executor: SharedExecutor,
 }
 
 fn random_array<const N: usize>() -> Result<[u8; N], GcksError> {
@@ -150,6 +153,7 @@ impl Group {
             without_fragmentation: 0,
             excluded: std::collections::HashSet::new(),
             auth_key_spki,
+            executor: SharedExecutor::default(),
         };
         group.required = group.required_sas();
         if let Some(r) = &group.config.rekey {

@@ -23,6 +23,7 @@ pub use sag::{supports as sag_supports, RequiredSa};
 pub use sender_id::{Allocation, SenderIdCounter};
 
 use crate::crypto::CryptoError;
+use crate::executor::SharedExecutor;
 use crate::identity::GroupId;
 use crate::time::Time;
 use std::collections::HashMap;
@@ -99,6 +100,7 @@ impl From<CryptoError> for GcksError {
 #[derive(Debug, Default)]
 pub struct Gcks {
     groups: HashMap<GroupId, Group>,
+    executor: SharedExecutor,
 }
 
 impl Gcks {
@@ -114,7 +116,8 @@ impl Gcks {
             return Err(GcksError::DuplicateGroup(config.id));
         }
         let id = config.id.clone();
-        let group = Group::new(config, now, &|spi| self.spi_in_use(spi))?;
+        let mut group = Group::new(config, now, &|spi| self.spi_in_use(spi))?;
+        group.executor = self.executor.clone();
         log::info!(
             "group {id}: created with {} data SA(s){}",
             group.data_sas.len(),
@@ -126,6 +129,17 @@ impl Gcks {
         );
         self.groups.insert(id, group);
         Ok(())
+    }
+
+    /// Hands the key server the host's threads (the library starts none): the key wraps of
+    /// large LKH rekeys, a batch exclusion above all (RFC 9838 §3.2), are split into jobs
+    /// `executor` runs. Applies to every group, present and future. The messages are the
+    /// same with any executor.
+    pub fn set_executor(&mut self, executor: SharedExecutor) {
+        for g in self.groups.values_mut() {
+            g.executor = executor.clone();
+        }
+        self.executor = executor;
     }
 
     /// Removes a group and forgets its keys.

@@ -368,7 +368,9 @@ impl Group {
             .ok_or_else(|| GcksError::NoRekeySa(self.config.id.clone()))?;
         let mut current_wrapper = KeyWrapper::new(kwa, current.gsk_w(self))?;
         let (sa_keys, wrap_keys) = match (plan, self.lkh.as_mut()) {
-            (Some(plan), Some(tree)) => tree.wrap_plan(&plan, kwa, fresh.keymat.as_bytes())?,
+            (Some(plan), Some(tree)) => {
+                tree.wrap_plan_on(&plan, kwa, fresh.keymat.as_bytes(), self.executor.get())?
+            }
             _ => (
                 vec![crate::lkh::WrappedKeyOut {
                     key_id: 0,

@@ -244,3 +244,56 @@ fn a_stale_undo_is_refused() {
     );
     assert!(fingerprint(&tree) == before);
 }
+
+/// Runs each job on a scoped thread, last job first.
+struct ReversedThreads(usize);
+
+impl crate::executor::Executor for ReversedThreads {
+    fn parallelism(&self) -> usize {
+        self.0
+    }
+    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
+        std::thread::scope(|s| {
+            for i in (0..n).rev() {
+                s.spawn(move || job(i));
+            }
+        });
+    }
+}
+
+/// Runs every job but the first.
+struct SkipsFirst;
+
+impl crate::executor::Executor for SkipsFirst {
+    fn parallelism(&self) -> usize {
+        4
+    }
+    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
+        (1..n).for_each(job);
+    }
+}
+
+#[test]
+fn wraps_on_an_executor_equal_the_sequential_ones() {
+    let mut tree = LkhTree::with_capacity(4, 32, 20_000).unwrap();
+    let leaves: Vec<LeafId> = (0..20_000).map(|_| tree.join(false).unwrap().0).collect();
+    let mut rng = Rng(0xE8EC);
+    let mut batch: Vec<LeafId> = (0..150).map(|_| leaves[rng.below(leaves.len())]).collect();
+    batch.sort_unstable_by_key(|l| l.0);
+    batch.dedup();
+    let plan = tree.exclude(&batch).unwrap();
+    // Enough wraps for several jobs (at least 512 each).
+    assert!(plan.wrap_key_count() > 3 * 512, "{}", plan.wrap_key_count());
+    let keymat = [7u8; 64];
+    let sequential = tree.wrap_plan(&plan, Kwa::Kw5649_256, &keymat).unwrap();
+    let threaded = tree
+        .wrap_plan_on(&plan, Kwa::Kw5649_256, &keymat, &ReversedThreads(4))
+        .unwrap();
+    assert_eq!(sequential, threaded);
+    assert_eq!(
+        tree.wrap_plan_on(&plan, Kwa::Kw5649_256, &keymat, &SkipsFirst),
+        Err(super::LkhError::Executor(
+            crate::executor::ExecutorError::JobNotRun { index: 0, jobs: 3 }
+        ))
+    );
+}
