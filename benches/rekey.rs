@@ -162,9 +162,11 @@ fn main() {
         let mut total_wraps = 0;
         let mut total_octets = 0;
         let mut messages = 0;
-        let chosen: Vec<LeafId> = (0..batch)
+        let mut chosen: Vec<LeafId> = (0..batch)
             .map(|i| leaves[(i * 997 + 13 + round * 499) % leaves.len()])
             .collect();
+        // As `Gcks::exclude` does: chunks of neighbours in the tree (docs/decisions.md K26).
+        chosen.sort_by_key(|l| tree.leaf_position(*l));
         for (i, chunk) in chosen.chunks(32).enumerate() {
             let keymat = KeyMaterial::random(68).unwrap();
             let plan = tree.exclude(chunk).unwrap();

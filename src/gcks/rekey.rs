@@ -70,7 +70,8 @@ pub struct Exclusion {
     /// GSA_REKEY messages (or inband targets) to send, in order.
     pub outputs: Vec<GcksOutput>,
     /// Members no longer in the group (refused at registration until
-    /// [`Gcks::readmit`]).
+    /// [`Gcks::readmit`]), in the order the exclusion took them (by position in the key
+    /// tree, K26).
     pub excluded: Vec<Identity>,
     /// Members still in the group because the KEK change that was to exclude them failed
     /// (an internal error, not the input): nothing of theirs changed. Exclude them again.
@@ -91,7 +92,7 @@ impl Exclusion {
 /// Members an exclusion left in the group, and why.
 #[derive(Debug)]
 pub struct NotExcluded {
-    /// The members, in the order they were given.
+    /// The members, in the order the exclusion took them (by position in the key tree).
     pub members: Vec<Identity>,
     /// The failure of the KEK change that was to exclude the first of them.
     pub error: GcksError,
@@ -641,6 +642,22 @@ impl Gcks {
         // A KD payload holds at most 64 KiB: at a million members one excluded member
         // costs about 18 wrapped keys (52 octets each on the wire), so large batches are
         // excluded in chunks, each a KEK change of its own, in order (docs/decisions.md K9).
+        // Chunks take neighbours in the tree, whose paths overlap: fewer wraps than chunks
+        // of members in the order given (K26).
+        let mut order: Vec<(Option<u32>, &Identity, Option<LeafId>)> = members
+            .iter()
+            .zip(&leaves)
+            .map(|(m, l)| {
+                let pos = match (g.lkh.as_ref(), l) {
+                    (Some(tree), Some(leaf)) => tree.leaf_position(*leaf),
+                    _ => None,
+                };
+                (pos, m, *l)
+            })
+            .collect();
+        order.sort_by_key(|(pos, _, _)| pos.unwrap_or(u32::MAX));
+        let members: Vec<Identity> = order.iter().map(|(_, m, _)| (*m).clone()).collect();
+        let leaves: Vec<Option<LeafId>> = order.iter().map(|(_, _, l)| *l).collect();
         let mut chunks: Vec<(&[Identity], &[Option<LeafId>])> = members
             .chunks(MAX_EXCLUDED_PER_MESSAGE)
             .zip(leaves.chunks(MAX_EXCLUDED_PER_MESSAGE))

@@ -19,7 +19,7 @@ use crate::executor::{self, Executor, Sequential};
 
 /// Fewest WRAP_KEYs worth a job of their own on another thread (a wrap costs about 1 us;
 /// starting work on a thread costs tens of microseconds).
-const MIN_WRAPS_PER_JOB: usize = 512;
+const MIN_WRAPS_PER_JOB: usize = 128;
 
 /// One wrap of a plan: the key of the node at `key_pos` under the key of `kwk_pos`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

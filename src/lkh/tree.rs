@@ -262,6 +262,14 @@ impl LkhTree {
         self.occupied_leaf(leaf).is_ok()
     }
 
+    /// Where `leaf` sits among the leaves, left to right: members whose positions are close
+    /// share most of their paths, so exclusions split into several rekeys (RFC 9838 §3.2,
+    /// docs/decisions.md K9) cost fewest wraps when each takes neighbours. `None` if no
+    /// member occupies the leaf.
+    pub fn leaf_position(&self, leaf: LeafId) -> Option<u32> {
+        self.occupied_leaf(leaf).ok()
+    }
+
     /// The Key IDs from the top-level node down to `leaf`: the member's Working Key Path
     /// as the key server sees it (RFC 9838 §4.2, Appendix A.2: A is 1-3-7).
     pub fn path(&self, leaf: LeafId) -> Result<Vec<KeyId>, LkhError> {
