@@ -367,6 +367,30 @@ typedef struct gikev2_gcks gikev2_gcks_t;
 gikev2_status_t gikev2_gcks_new(gikev2_gcks_t **out);
 void gikev2_gcks_free(gikev2_gcks_t *gcks);
 
+/** One of the library's jobs: the executor calls it once per index. */
+typedef void (*gikev2_job_fn)(void *job_ctx, size_t index);
+
+/**
+ * Runs jobs for the library (it starts no threads itself): must call
+ * job(job_ctx, i) exactly once for every i in [0, n), on any threads and in any
+ * order, and return only when every call has returned. A job that was not run
+ * makes the operation fail (GIKEV2_ERR_INTERNAL) without sending anything.
+ */
+typedef void (*gikev2_executor_fn)(void *user, size_t n, gikev2_job_fn job,
+								   void *job_ctx);
+
+/**
+ * Hands the key server the host's threads for the key wraps of large LKH rekeys
+ * (a batch exclusion of many members, RFC 9838 §3.2): they are split into at
+ * most `parallelism` jobs (>= 1) that `run` executes; `run` and `user` must be
+ * usable from any thread that calls into this key server. `run` NULL goes back
+ * to the calling thread. Applies to every group; the messages are the same
+ * either way.
+ */
+gikev2_status_t gikev2_gcks_set_executor(gikev2_gcks_t *gcks,
+										 gikev2_executor_fn run,
+										 size_t parallelism, void *user);
+
 /**
  * Adds the group configured in the daemon's section `name` (e.g. strongSwan's
  * charon.plugins.gikev2.groups.<name>). Keys are relative to that section;

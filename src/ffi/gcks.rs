@@ -4,17 +4,20 @@
 
 use super::abi::{gikev2_event_kind_t as K, gikev2_status_t};
 use super::abi::{
-    gikev2_gcks_t, gikev2_ike_sa_t, gikev2_payload_t, gikev2_result_t, gikev2_setting_t,
+    gikev2_executor_fn, gikev2_gcks_t, gikev2_ike_sa_t, gikev2_job_fn, gikev2_payload_t,
+    gikev2_result_t, gikev2_setting_t,
 };
 use super::boundary::{self, guard, out_ptr, write_out, Handle};
 use super::error::Error;
 use super::result::{hand_out, OutDatagram, OutInband, ResultData};
+use crate::executor::{Executor, SharedExecutor};
 use crate::gcks::{ConfigError, Gcks, GcksEvent, GcksOutput, GcksResponse};
 use crate::identity::{GroupId, Identity};
 use crate::time::Time;
 use crate::wire::{hex, ExchangeType};
 use std::collections::BTreeMap;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The value behind `gikev2_gcks_t`.
 pub(crate) struct GcksHandle {
@@ -219,6 +222,72 @@ pub unsafe extern "C" fn gikev2_gcks_new(out: *mut *mut gikev2_gcks_t) -> gikev2
         };
         // SAFETY: checked non-NULL; writable by the header's contract.
         unsafe { write_out(out, gikev2_gcks_t::into_raw(h)) };
+        Ok(())
+    })
+}
+
+/// The host's executor as the library sees it (`gikev2_gcks_set_executor`).
+struct HostExecutor {
+    run: unsafe extern "C" fn(*mut c_void, usize, gikev2_job_fn, *mut c_void),
+    parallelism: usize,
+    /// The host's user pointer, kept as an address: the header makes the host promise it
+    /// may be used from any thread that calls into the key server.
+    user: usize,
+}
+
+/// Runs job `index` of the `&(dyn Fn(usize) + Sync)` that `ctx` points to. A panic stops
+/// at this boundary: the job's result stays missing and the library reports the
+/// operation as failed ([`crate::executor::ExecutorError::JobNotRun`]).
+unsafe extern "C" fn run_job(ctx: *mut c_void, index: usize) {
+    if ctx.is_null() {
+        return;
+    }
+    // SAFETY: `ctx` is the address of the `&dyn Fn` that `HostExecutor::run` keeps alive
+    // until the host's run function has returned, which it must not do before this call
+    // returns (header contract).
+    let job = unsafe { &*(ctx as *const &(dyn Fn(usize) + Sync)) };
+    let _ = catch_unwind(AssertUnwindSafe(|| job(index)));
+}
+
+impl Executor for HostExecutor {
+    fn parallelism(&self) -> usize {
+        self.parallelism
+    }
+
+    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
+        let holder: &(dyn Fn(usize) + Sync) = job;
+        let ctx = &holder as *const &(dyn Fn(usize) + Sync) as *mut c_void;
+        // SAFETY: the host's function as registered; `ctx` outlives the call.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+            (self.run)(self.user as *mut c_void, n, Some(run_job), ctx)
+        }));
+    }
+}
+
+/// Hands the key server the host's threads for large LKH rekeys (or takes them back
+/// with `run` NULL).
+#[no_mangle]
+pub unsafe extern "C" fn gikev2_gcks_set_executor(
+    gcks: *mut gikev2_gcks_t,
+    run: gikev2_executor_fn,
+    parallelism: usize,
+    user: *mut c_void,
+) -> gikev2_status_t {
+    guard("gikev2_gcks_set_executor", || {
+        // SAFETY: pointers as the header describes them, checked for NULL.
+        let h = unsafe { gikev2_gcks_t::get_mut(gcks, "gcks") }?;
+        let executor = match run {
+            None => SharedExecutor::default(),
+            Some(_) if parallelism == 0 => {
+                return Err(Error::Argument("parallelism must be at least 1".into()))
+            }
+            Some(run) => SharedExecutor::new(HostExecutor {
+                run,
+                parallelism,
+                user: user as usize,
+            }),
+        };
+        h.gcks.set_executor(executor);
         Ok(())
     })
 }
@@ -516,7 +585,68 @@ pub unsafe extern "C" fn gikev2_gcks_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::executor::{map_parts, ExecutorError};
     use std::ptr;
+
+    /// A C-style executor: every job on a thread of its own, last first.
+    unsafe extern "C" fn threads(
+        _user: *mut c_void,
+        n: usize,
+        job: gikev2_job_fn,
+        ctx: *mut c_void,
+    ) {
+        let (Some(job), ctx) = (job, ctx as usize) else {
+            return;
+        };
+        std::thread::scope(|s| {
+            for i in (0..n).rev() {
+                // SAFETY: the library's job and context, called once per index.
+                s.spawn(move || unsafe { job(ctx as *mut c_void, i) });
+            }
+        });
+    }
+
+    /// Forgets job 1.
+    unsafe extern "C" fn skips(_user: *mut c_void, n: usize, job: gikev2_job_fn, ctx: *mut c_void) {
+        if let Some(job) = job {
+            for i in (0..n).filter(|i| *i != 1) {
+                // SAFETY: as above.
+                unsafe { job(ctx, i) };
+            }
+        }
+    }
+
+    fn host(
+        run: unsafe extern "C" fn(*mut c_void, usize, gikev2_job_fn, *mut c_void),
+    ) -> HostExecutor {
+        HostExecutor {
+            run,
+            parallelism: 3,
+            user: 0,
+        }
+    }
+
+    #[test]
+    fn jobs_reach_the_host_and_come_back_in_order() {
+        let items: Vec<u32> = (0..300).collect();
+        let parts = map_parts(&host(threads), &items, 1, |p| p.to_vec()).unwrap();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts.concat(), items);
+    }
+
+    #[test]
+    fn a_skipped_or_panicking_job_is_reported_not_fatal() {
+        let items: Vec<u32> = (0..300).collect();
+        assert_eq!(
+            map_parts(&host(skips), &items, 1, |p| p.len()),
+            Err(ExecutorError::JobNotRun { index: 1, jobs: 3 })
+        );
+        let r = map_parts(&host(threads), &items, 1, |p| {
+            assert!(p[0] != 100, "a bug in job 1");
+            p.len()
+        });
+        assert_eq!(r, Err(ExecutorError::JobNotRun { index: 1, jobs: 3 }));
+    }
 
     #[test]
     fn a_panic_inside_an_export_leaves_the_object_usable() {

@@ -95,6 +95,16 @@ static void misc(void)
 }
 
 /* NULL for every pointer argument of the key server functions. */
+/** An executor that runs every job on the calling thread. */
+static void run_inline(void *user, size_t n, gikev2_job_fn job, void *job_ctx)
+{
+	(void)user;
+	for (size_t i = 0; i < n; i++)
+	{
+		job(job_ctx, i);
+	}
+}
+
 static void gcks_nulls(gikev2_gcks_t *gcks, const ike_pair_t *pair)
 {
 	gikev2_result_t *r = SENTINEL;
@@ -120,6 +130,9 @@ static void gcks_nulls(gikev2_gcks_t *gcks, const ike_pair_t *pair)
 				 GIKEV2_ERR_NULL);
 	CHECK_STATUS(gikev2_gcks_handle_request(gcks, &pair->at_gcks, 39, &pl, 1, T0, NULL),
 				 GIKEV2_ERR_NULL);
+	CHECK_STATUS(gikev2_gcks_set_executor(NULL, run_inline, 2, NULL), GIKEV2_ERR_NULL);
+	CHECK_STATUS(gikev2_gcks_set_executor(gcks, run_inline, 0, NULL), GIKEV2_ERR_ARGUMENT);
+	CHECK_STATUS(gikev2_gcks_set_executor(gcks, NULL, 0, NULL), GIKEV2_OK);
 	{
 		const char *a[] = {"fqdn:a.gms.example"};
 		const char *with_null[] = {"fqdn:a.gms.example", NULL};

@@ -7,6 +7,7 @@
 #include "gikev2_task.h"
 
 #include <threading/mutex.h>
+#include <threading/thread.h>
 #include <collections/linked_list.h>
 #include <processing/jobs/callback_job.h>
 
@@ -587,6 +588,63 @@ METHOD(gikev2_gcks_role_t, status_, char*,
 	return text;
 }
 
+/** Most threads the key server may use for one rekey. */
+#define MAX_WRAP_THREADS 64
+
+/**
+ * One of the library's jobs, on a thread of its own.
+ */
+typedef struct {
+	gikev2_job_fn job;
+	void *job_ctx;
+	size_t index;
+} wrap_job_t;
+
+static void *run_wrap_job(wrap_job_t *j)
+{
+	j->job(j->job_ctx, j->index);
+	return NULL;
+}
+
+/**
+ * The executor handed to the library (gikev2_gcks_set_executor): job 0 on the
+ * calling thread, the others on threads started for this rekey and joined before
+ * returning. Large LKH rekeys (batch exclusions) are rare, so a thread pool kept
+ * for them would cost more than it saves; a job whose thread cannot be started
+ * runs on the calling thread.
+ */
+static void run_wrap_jobs(void *user, size_t n, gikev2_job_fn job,
+						  void *job_ctx)
+{
+	thread_t *threads[MAX_WRAP_THREADS] = {NULL};
+	wrap_job_t jobs[MAX_WRAP_THREADS];
+	size_t i;
+
+	for (i = 1; i < n; i++)
+	{
+		if (i < MAX_WRAP_THREADS)
+		{
+			jobs[i] = (wrap_job_t){ job, job_ctx, i };
+			threads[i] = thread_create((thread_main_t)run_wrap_job, &jobs[i]);
+		}
+		if (i >= MAX_WRAP_THREADS || !threads[i])
+		{
+			job(job_ctx, i);
+		}
+	}
+	if (n > 0)
+	{
+		job(job_ctx, 0);
+	}
+	for (i = 1; i < n && i < MAX_WRAP_THREADS; i++)
+	{
+		if (threads[i])
+		{
+			threads[i]->join(threads[i]);
+		}
+	}
+}
+
 METHOD(gikev2_gcks_role_t, destroy, void,
 	private_gikev2_gcks_role_t *this)
 {
@@ -603,6 +661,7 @@ gikev2_gcks_role_t *gikev2_gcks_role_create(void)
 	gikev2_settings_t settings;
 	gikev2_status_t status;
 	char *name, section[512];
+	int threads;
 
 	INIT(this,
 		.public = {
@@ -624,6 +683,20 @@ gikev2_gcks_role_t *gikev2_gcks_role_create(void)
 	{
 		destroy(this);
 		return NULL;
+	}
+	threads = lib->settings->get_int(lib->settings,
+						"%s.plugins.gikev2.wrap_threads", 1, lib->ns);
+	if (threads < 1 || threads > MAX_WRAP_THREADS)
+	{
+		DBG1(DBG_CFG, "gikev2: wrap_threads: %d is not 1 to %d, using 1",
+			 threads, MAX_WRAP_THREADS);
+		threads = 1;
+	}
+	if (threads > 1 &&
+		gikev2_gcks_set_executor(this->gcks, run_wrap_jobs, threads,
+								 NULL) != GIKEV2_OK)
+	{
+		DBG1(DBG_CFG, "gikev2: wrap_threads: not applied, using 1");
 	}
 	enumerator = lib->settings->create_section_enumerator(lib->settings,
 									"%s.plugins.gikev2.groups", lib->ns);
