@@ -145,12 +145,20 @@ class Session:
                 continue
             raise ViciError("cannot register for event %s (packet type %d)" % (event, t))
 
-    def next_event(self):
-        """The next event as (name, message): a queued one, or the next received."""
+    def next_event(self, timeout=None):
+        """The next event as (name, message): a queued one, or the next received.
+        With `timeout` (seconds), raises socket.timeout when none arrives in time; the
+        session may then be out of step and should be closed."""
         if self.events:
             return self.events.pop(0)
-        while True:
-            pkt = self._recv()
-            if pkt[0] == EVENT:
-                return self._event(pkt)
-            raise ViciError("unexpected packet type %d while waiting for an event" % pkt[0])
+        old = self.sock.gettimeout()
+        if timeout is not None:
+            self.sock.settimeout(max(timeout, 0.001))
+        try:
+            while True:
+                pkt = self._recv()
+                if pkt[0] == EVENT:
+                    return self._event(pkt)
+                raise ViciError("unexpected packet type %d while waiting for an event" % pkt[0])
+        finally:
+            self.sock.settimeout(old)
