@@ -15,31 +15,55 @@ typedef struct {
 	void *data;
 } private_gikev2_control_t;
 
-/** longest command line accepted */
-#define MAX_LINE 1024
+/** longest command line accepted (an exclusion of a few thousand members) */
+#define MAX_LINE (128 * 1024)
 
 static bool on_accept(private_gikev2_control_t *this, stream_t *stream)
 {
-	char line[MAX_LINE], *answer, *verb, *group, *member, *save = NULL;
+	char *line, *answer, *verb, *group, *args, *end, *save = NULL;
 	size_t len = 0;
 	ssize_t n;
 
-	/* one line, bounded */
-	while (len < sizeof(line) - 1)
+	line = malloc(MAX_LINE);
+	if (!line)
 	{
-		n = stream->read(stream, line + len, 1, TRUE);
-		if (n <= 0 || line[len] == '\n')
+		return FALSE;
+	}
+	/* one line, bounded: the client sends it and shuts its side down */
+	while (len < MAX_LINE - 1)
+	{
+		n = stream->read(stream, line + len, MAX_LINE - 1 - len, TRUE);
+		if (n <= 0)
 		{
 			break;
 		}
-		len++;
+		end = memchr(line + len, '\n', n);
+		len += n;
+		if (end)
+		{
+			len = end - line;
+			break;
+		}
 	}
 	line[len] = '\0';
+	if (len == MAX_LINE - 1)
+	{
+		free(line);
+		answer = strdup("error: command too long\n");
+		stream->write_all(stream, answer, strlen(answer));
+		free(answer);
+		return FALSE;
+	}
 	verb = strtok_r(line, " \t\r\n", &save);
 	group = strtok_r(NULL, " \t\r\n", &save);
-	member = strtok_r(NULL, " \t\r\n", &save);
-	answer = verb ? this->cb(this->data, verb, group, member)
+	args = save;
+	while (args && *args && strchr(" \t\r\n", *args))
+	{
+		args++;
+	}
+	answer = verb ? this->cb(this->data, verb, group, args && *args ? args : NULL)
 				  : strdup("error: empty command\n");
+	free(line);
 	if (answer)
 	{
 		stream->write_all(stream, answer, strlen(answer));

@@ -15,10 +15,11 @@
 typedef struct gikev2_control_t gikev2_control_t;
 
 /**
- * Runs one command; returns an allocated answer.
+ * Runs one command; returns an allocated answer. `args` holds the words after
+ * the group (members of an exclusion), separated by white space, or NULL.
  */
 typedef char *(*gikev2_command_cb_t)(void *data, char *verb, char *group,
-									 char *member);
+									 char *args);
 
 struct gikev2_control_t {
 	void (*destroy)(gikev2_control_t *this);

@@ -535,22 +535,54 @@ static char *command_answer(private_gikev2_gcks_role_t *this,
 	return answer;
 }
 
+/** Most members one operator exclusion takes. */
+#define MAX_EXCLUDE 10000
+
 METHOD(gikev2_gcks_role_t, exclude, char*,
-	private_gikev2_gcks_role_t *this, char *group, char *member)
+	private_gikev2_gcks_role_t *this, char *group, char *members)
 {
-	const char *members[] = { member };
+	const char **list;
 	gikev2_result_t *result = NULL;
 	gikev2_status_t status;
+	char *answer, *member, *save = NULL;
+	size_t count = 0;
 
-	char *answer;
-
+	list = calloc(MAX_EXCLUDE, sizeof(*list));
+	if (!list)
+	{
+		return strdup("error: out of memory\n");
+	}
+	for (member = strtok_r(members, " \t\r\n", &save); member;
+		 member = strtok_r(NULL, " \t\r\n", &save))
+	{
+		if (count == MAX_EXCLUDE)
+		{
+			free(list);
+			if (asprintf(&answer, "error: more than %d members in one "
+						 "exclusion\n", MAX_EXCLUDE) < 0)
+			{
+				answer = NULL;
+			}
+			return answer;
+		}
+		list[count++] = member;
+	}
 	this->mutex->lock(this->mutex);
-	status = gikev2_gcks_exclude(this->gcks, group, members, countof(members),
+	status = gikev2_gcks_exclude(this->gcks, group, list, count,
 								 gikev2_now_ms(), &result);
-	DBG1(DBG_CFG, "gikev2: operator excluded %s from group %s: %s", member,
-		 group, GIKEV2_STATUS(status));
+	if (count == 1)
+	{
+		DBG1(DBG_CFG, "gikev2: operator excluded %s from group %s: %s",
+			 list[0], group, GIKEV2_STATUS(status));
+	}
+	else
+	{
+		DBG1(DBG_CFG, "gikev2: operator excluded %zu members from group %s: "
+			 "%s", count, group, GIKEV2_STATUS(status));
+	}
 	answer = command_answer(this, status, result, "exclude");
 	this->mutex->unlock(this->mutex);
+	free(list);
 	return answer;
 }
 

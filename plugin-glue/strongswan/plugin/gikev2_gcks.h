@@ -57,7 +57,7 @@ struct gikev2_gcks_role_t {
 	/**
 	 * Operator commands; return an allocated text answer.
 	 */
-	char *(*exclude)(gikev2_gcks_role_t *this, char *group, char *member);
+	char *(*exclude)(gikev2_gcks_role_t *this, char *group, char *members);
 	char *(*rekey)(gikev2_gcks_role_t *this, char *group);
 	char *(*status)(gikev2_gcks_role_t *this);
 

@@ -206,7 +206,7 @@ static job_requeue_t tick_job(tick_t *tick)
 /**
  * Operator commands arriving on the control socket.
  */
-static char *command(void *data, char *verb, char *group, char *member)
+static char *command(void *data, char *verb, char *group, char *args)
 {
 	private_gikev2_plugin_t *this = data;
 	char *gcks = NULL, *gm = NULL, *answer;
@@ -236,15 +236,15 @@ static char *command(void *data, char *verb, char *group, char *member)
 		return strdup("error: this host is no key server (no groups "
 					  "configured)\n");
 	}
-	if (streq(verb, "exclude") && group && member)
+	if (streq(verb, "exclude") && group && args)
 	{
-		return this->gcks->exclude(this->gcks, group, member);
+		return this->gcks->exclude(this->gcks, group, args);
 	}
 	if (streq(verb, "rekey") && group)
 	{
 		return this->gcks->rekey(this->gcks, group);
 	}
-	return strdup("error: usage: list | exclude GROUP MEMBER | rekey GROUP\n");
+	return strdup("error: usage: list | exclude GROUP MEMBER... | rekey GROUP\n");
 }
 
 static bool register_listener(private_gikev2_plugin_t *this,

@@ -5,7 +5,7 @@
  * gikev2ctl: operator CLI of the gikev2 charon plugin.
  *
  *   gikev2ctl [--uri unix:///var/run/charon-gikev2.ctl] --list
- *   gikev2ctl [--uri ...] --exclude --group NAME --member IDENTITY
+ *   gikev2ctl [--uri ...] --exclude --group NAME --member IDENTITY [--member ...]
  *   gikev2ctl [--uri ...] --rekey --group NAME
  */
 
@@ -25,7 +25,8 @@ static int usage(FILE *out)
 {
 	fprintf(out, "usage: gikev2ctl [--uri unix://PATH] --list\n"
 			"       gikev2ctl [--uri unix://PATH] --exclude --group NAME "
-			"--member IDENTITY\n"
+			"--member IDENTITY [--member IDENTITY ...]\n"
+			"         (several members: excluded together, one LKH rekey)\n"
 			"       gikev2ctl [--uri unix://PATH] --rekey --group NAME\n"
 			"default URI: unix://" IPSEC_PIDDIR "/charon-gikev2.ctl\n");
 	return out == stdout ? 0 : 2;
@@ -44,7 +45,9 @@ int main(int argc, char *argv[])
 		{ 0 },
 	};
 	char *uri = "unix://" IPSEC_PIDDIR "/charon-gikev2.ctl";
-	char *verb = NULL, *group = NULL, *member = NULL, line[1200], buf[4096];
+	char *verb = NULL, *group = NULL, *line, buf[4096];
+	char **members = NULL, **grown;
+	size_t count = 0, size, at;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int c, fd, len, failed = 0;
 	ssize_t n;
@@ -58,13 +61,22 @@ int main(int argc, char *argv[])
 			case 'x': verb = "exclude"; break;
 			case 'r': verb = "rekey"; break;
 			case 'g': group = optarg; break;
-			case 'm': member = optarg; break;
+			case 'm':
+				grown = realloc(members, (count + 1) * sizeof(*members));
+				if (!grown)
+				{
+					fprintf(stderr, "gikev2ctl: out of memory\n");
+					return 1;
+				}
+				members = grown;
+				members[count++] = optarg;
+				break;
 			case 'h': return usage(stdout);
 			default: return usage(stderr);
 		}
 	}
 	if (!verb || (strcmp(verb, "list") && !group) ||
-		(!strcmp(verb, "exclude") && !member))
+		(!strcmp(verb, "exclude") && !count))
 	{
 		return usage(stderr);
 	}
@@ -74,8 +86,17 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "gikev2ctl: only unix:// URIs are supported\n");
 		return 2;
 	}
-	if ((group && strpbrk(group, " \t\r\n")) ||
-		(member && strpbrk(member, " \t\r\n")))
+	size = strlen(verb) + (group ? strlen(group) : 0) + 3;
+	for (at = 0; at < count; at++)
+	{
+		if (strpbrk(members[at], " \t\r\n"))
+		{
+			fprintf(stderr, "gikev2ctl: names must not contain white space\n");
+			return 2;
+		}
+		size += strlen(members[at]) + 1;
+	}
+	if (group && strpbrk(group, " \t\r\n"))
 	{
 		fprintf(stderr, "gikev2ctl: names must not contain white space\n");
 		return 2;
@@ -87,13 +108,25 @@ int main(int argc, char *argv[])
 		perror("gikev2ctl: connecting to charon");
 		return 1;
 	}
-	len = snprintf(line, sizeof(line), "%s %s %s\n", verb, group ?: "",
-				   member ?: "");
-	if (len < 0 || len >= (int)sizeof(line) || write(fd, line, len) != len)
+	line = malloc(size + 1);
+	if (!line)
+	{
+		fprintf(stderr, "gikev2ctl: out of memory\n");
+		return 1;
+	}
+	len = snprintf(line, size + 1, "%s %s", verb, group ?: "");
+	for (at = 0; at < count && len > 0; at++)
+	{
+		len += snprintf(line + len, size + 1 - len, " %s", members[at]);
+	}
+	len += snprintf(line + len, size + 1 - len, "\n");
+	if (len <= 0 || (size_t)len > size || write(fd, line, len) != len)
 	{
 		fprintf(stderr, "gikev2ctl: sending the command failed\n");
 		return 1;
 	}
+	free(line);
+	free(members);
 	shutdown(fd, SHUT_WR);
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 	{
