@@ -120,6 +120,19 @@ void gikev2_payloads_free(gikev2_payloads_t *payloads)
 	*payloads = (gikev2_payloads_t){};
 }
 
+/*
+ * Described in header
+ */
+bool gikev2_ike_sa_fragmentation(ike_sa_t *ike_sa)
+{
+	ike_cfg_t *ike_cfg = ike_sa->get_ike_cfg(ike_sa);
+
+	/* charon marks the extension when the peer's notify arrives; a responder
+	 * with fragmentation = no never answered with its own */
+	return ike_cfg && ike_cfg->fragmentation(ike_cfg) != FRAGMENTATION_NO &&
+		   ike_sa->supports_extension(ike_sa, EXT_IKE_FRAGMENTATION);
+}
+
 /**
  * Build a notify payload from its body (RFC 7296 §3.10).
  */
@@ -225,8 +238,7 @@ bool gikev2_ike_sa_context(ike_sa_t *ike_sa, gikev2_ike_sa_t *ctx)
 		.peer_id_len = encoding.len,
 		/* both sent IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383): the key server
 		 * fragments GSA_REKEY only if every member's IKE SA has it */
-		.fragmentation = ike_sa->supports_extension(ike_sa,
-													EXT_IKE_FRAGMENTATION),
+		.fragmentation = gikev2_ike_sa_fragmentation(ike_sa),
 	};
 	gikev2_ike_spis(id, ctx->spi_i, ctx->spi_r);
 	return TRUE;

@@ -65,6 +65,12 @@ void gikev2_payloads_to_message(const gikev2_result_t *result,
 bool gikev2_ike_sa_context(ike_sa_t *ike_sa, gikev2_ike_sa_t *ctx);
 
 /**
+ * Whether IKEv2 fragmentation (RFC 7383) is in use on an IKE SA: the peer sent
+ * IKEV2_FRAGMENTATION_SUPPORTED and our own configuration allows it.
+ */
+bool gikev2_ike_sa_fragmentation(ike_sa_t *ike_sa);
+
+/**
  * The two IKE SPIs of an ike_sa_id_t in wire order (ike_sa_id_t keeps them in
  * network order): SPIi into spi_i[8], SPIr into spi_r[8].
  */

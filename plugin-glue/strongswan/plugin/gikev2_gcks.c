@@ -427,8 +427,7 @@ METHOD(gikev2_gcks_role_t, registration_task, task_t*,
 static void ike_sa_spis(ike_sa_t *ike_sa, gikev2_ike_sa_t *ctx)
 {
 	*ctx = (gikev2_ike_sa_t){
-		.fragmentation = ike_sa->supports_extension(ike_sa,
-													EXT_IKE_FRAGMENTATION),
+		.fragmentation = gikev2_ike_sa_fragmentation(ike_sa),
 	};
 	gikev2_ike_spis(ike_sa->get_id(ike_sa), ctx->spi_i, ctx->spi_r);
 }
