@@ -276,7 +276,8 @@ typedef enum gikev2_event_kind {
 	 *  KEK change (RFC 9838 §3.2.1) could not be built (detail). The KEK change
 	 *  is in the result and must be sent; the library retries the SAs from
 	 *  gikev2_gcks_on_timeout() every 5 s. Until then, members that left can
-	 *  still read group traffic. */
+	 *  still read group traffic. Reported by gikev2_gcks_exclude(); after a
+	 *  forced or periodic rekey the same state is only logged. */
 	GIKEV2_EVENT_TEKS_OWED = 7,
 } gikev2_event_kind_t;
 
@@ -373,8 +374,14 @@ typedef void (*gikev2_job_fn)(void *job_ctx, size_t index);
 /**
  * Runs jobs for the library (it starts no threads itself): must call
  * job(job_ctx, i) exactly once for every i in [0, n), on any threads and in any
- * order, and return only when every call has returned. A job that was not run
- * makes the operation fail (GIKEV2_ERR_INTERNAL) without sending anything.
+ * order, and return only when every call has returned. Neither `run` nor a job
+ * may call back into the key server that asked (it is in the middle of a call).
+ * A job that was not run, or that failed inside, fails the KEK change it
+ * belonged to like any internal error, and nothing of that change is sent: the
+ * call returns GIKEV2_ERR_INTERNAL if nothing had changed yet; an exclusion
+ * whose earlier chunks went through returns GIKEV2_OK with their datagrams and
+ * GIKEV2_EVENT_NOT_EXCLUDED for the rest; a periodic rekey in
+ * gikev2_gcks_on_timeout() is logged and tried again 5 s later.
  */
 typedef void (*gikev2_executor_fn)(void *user, size_t n, gikev2_job_fn job,
 								   void *job_ctx);
@@ -384,8 +391,11 @@ typedef void (*gikev2_executor_fn)(void *user, size_t n, gikev2_job_fn job,
  * (a batch exclusion of many members, RFC 9838 §3.2): they are split into at
  * most `parallelism` jobs (>= 1) that `run` executes; `run` and `user` must be
  * usable from any thread that calls into this key server. `run` NULL goes back
- * to the calling thread. Applies to every group; the messages are the same
- * either way.
+ * to the calling thread (`parallelism` and `user` are then ignored). Applies to
+ * every group; the messages are the same either way.
+ *
+ * @return GIKEV2_ERR_NULL if `gcks` is NULL, GIKEV2_ERR_ARGUMENT if `run` is
+ *         set and `parallelism` is 0, else GIKEV2_OK
  */
 gikev2_status_t gikev2_gcks_set_executor(gikev2_gcks_t *gcks,
 										 gikev2_executor_fn run,

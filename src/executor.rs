@@ -12,6 +12,7 @@
 //! that did not run is an error ([`ExecutorError::JobNotRun`]), never a silent gap.
 
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 /// Runs independent jobs, possibly on several threads.
@@ -124,9 +125,14 @@ where
     let slots: Vec<Mutex<Option<R>>> = parts.iter().map(|_| Mutex::new(None)).collect();
     executor.run(parts.len(), &|i| {
         if let (Some(part), Some(slot)) = (parts.get(i), slots.get(i)) {
-            let r = work(part);
-            // A poisoned slot can only come from a panic in `work` on another thread,
-            // which the executor propagates; take the value either way.
+            // A job that panics leaves its slot empty: reported as not run, whatever the
+            // executor does with panics (a scoped thread would carry it into the caller
+            // in the middle of a change).
+            let Ok(r) = catch_unwind(AssertUnwindSafe(|| work(part))) else {
+                return;
+            };
+            // The lock is never held across `work`, so it cannot be poisoned; take the
+            // value either way.
             let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
             *guard = Some(r);
         }
@@ -205,6 +211,16 @@ mod tests {
             map_parts(&Lazy, &items, 1, |p| p.len()),
             Err(ExecutorError::JobNotRun { index: 3, jobs: 4 })
         );
+    }
+
+    #[test]
+    fn a_job_that_panics_is_an_error_not_an_unwind() {
+        let items: Vec<u32> = (0..100).collect();
+        let r = map_parts(&Threads(4), &items, 1, |p| {
+            assert!(p[0] != 50, "a bug in one job");
+            p.len()
+        });
+        assert_eq!(r, Err(ExecutorError::JobNotRun { index: 2, jobs: 4 }));
     }
 
     #[test]
