@@ -34,7 +34,10 @@ static void run_on_threads(void *user, size_t n, gikev2_job_fn job, void *job_ct
 	bool started[16] = {false};
 	size_t i;
 
-	(void)user;
+	if (user)
+	{
+		(*(size_t *)user)++;
+	}
 	for (i = 0; i < n; i++)
 	{
 		if (i < 16)
@@ -176,6 +179,72 @@ static void deliver_all(const gikev2_result_t *r, gikev2_gm_t *gm, uint64_t now)
 						 GIKEV2_ERR_INCOMPLETE);
 		}
 	}
+}
+
+/* A batch exclusion large enough for the key server to split its key wraps into jobs:
+ * the host's executor (threads here) runs them through the library's job function, and
+ * a remaining member follows every message. */
+static void batch_on_threads(void)
+{
+	static const gikev2_setting_t settings[] = {
+		{"id", "fqdn:video.example.com"},
+		{"members", "*.gms.example"},
+		{"policies.p1.encr", "aes256gcm16"},
+		{"policies.p1.dst", "239.1.1.1/32[udp/5000]"},
+		{"rekey.destination", "239.1.1.1[500]"},
+		{"rekey.signature", "ed25519"},
+		{"lkh_degree", "4"},
+	};
+	enum { MEMBERS = 1024, EXCLUDED = 40 };
+	static char names[EXCLUDED][32];
+	const char *excluded[EXCLUDED];
+	gikev2_gcks_t *gcks = NULL;
+	gikev2_membership_t *m = NULL;
+	gikev2_gm_t *gm = NULL, *kept = NULL;
+	gikev2_result_t *r = NULL;
+	size_t i, runs = 0;
+	ike_pair_t p;
+	char fqdn[32];
+
+	CHECK_OK(gikev2_gcks_new(&gcks));
+	CHECK_OK(gikev2_gcks_add_group(gcks, "video", settings, COUNT(settings), T0));
+	CHECK_OK(gikev2_membership_new("video", video_membership, COUNT(video_membership), &m));
+	for (i = 0; i < MEMBERS; i++) {
+		snprintf(fqdn, sizeof(fqdn), "b%zu.gms.example", i);
+		ike_pair(&p, (uint8_t)i, fqdn);
+		p.at_gcks.spi_i[6] = p.at_gm.spi_i[6] = (uint8_t)(i >> 8);
+		p.at_gcks.spi_i[7] = p.at_gm.spi_i[7] = (uint8_t)i;
+		CHECK_OK(gikev2_gm_new(&p.at_gm, &gm));
+		r = registration(gcks, gm, m, &p, 39, T0, NULL);
+		if (gikev2_result_outcome(r) != GIKEV2_OUTCOME_REGISTERED)
+			fprintf(stderr, "member %zu: outcome %d notify %d\n", i,
+					(int)gikev2_result_outcome(r), (int)gikev2_result_notify(r));
+		CHECK(gikev2_result_outcome(r) == GIKEV2_OUTCOME_REGISTERED);
+		gikev2_result_free(r);
+		if (i == 1)
+			kept = gm; /* stays in the group */
+		else
+			gikev2_gm_free(gm);
+	}
+	for (i = 0; i < EXCLUDED; i++) {
+		/* spread over the tree: every chunk touches many nodes */
+		snprintf(names[i], sizeof(names[i]), "fqdn:b%zu.gms.example", 2 + i * 25);
+		excluded[i] = names[i];
+	}
+	CHECK_OK(gikev2_gcks_set_executor(gcks, run_on_threads, 4, &runs));
+	CHECK_OK(gikev2_gcks_exclude(gcks, "video", excluded, EXCLUDED, T0 + 1000, &r));
+	CHECK(runs > 0);
+	CHECK(count_kind(r, GIKEV2_EVENT_MEMBER_EXCLUDED, NULL) == EXCLUDED);
+	CHECK(count_kind(r, GIKEV2_EVENT_NOT_EXCLUDED, NULL) == 0);
+	/* 40 members: two KEK changes (32 + 8), then the new TEKs */
+	CHECK(gikev2_result_datagram_count(r) >= 3);
+	deliver_all(r, kept, T0 + 1000);
+	gikev2_result_free(r);
+	CHECK_OK(gikev2_gcks_set_executor(gcks, NULL, 0, NULL));
+
+	gikev2_gm_free(kept);
+	gikev2_membership_free(m);
+	gikev2_gcks_free(gcks);
 }
 
 /* RFC 9838 §2.4.1.2 through gikev2_ike_sa_t.fragmentation: GSA_REKEY is fragmented only
@@ -609,6 +678,7 @@ int main(void)
 	gikev2_membership_free(inband);
 	gikev2_gcks_free(gcks);
 	fragmentation();
+	batch_on_threads();
 	printf("abi_roundtrip: %d checks passed\n", checks);
 	return 0;
 }
