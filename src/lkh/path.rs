@@ -158,7 +158,9 @@ impl WorkingKeyPath {
     /// GSK_w — is given) is searched and unwrapped with `kwa`. The path is then updated per
     /// §4.2 step 4: an empty chain changes nothing; a chain ending at GSK_w becomes the whole
     /// path; otherwise the chain replaces the start of the path up to, not including, the
-    /// key that unwrapped its last element (A.4: E's 2-5-11 becomes 15-16-11).
+    /// key that unwrapped its last element (A.4: E's 2-5-11 becomes 15-16-11; the appendix
+    /// prints 16-15-11, a typo this algorithm cannot produce: digest Q9, docs/decisions.md
+    /// L5).
     ///
     /// Errors: [`PathError::Excluded`] when no SA_KEY leads to a held key (§4.2 step 5);
     /// [`PathError::Unwrap`] or [`PathError::WrongKeyLength`] when every chain found failed
