@@ -490,7 +490,7 @@ static char *command_answer(private_gikev2_gcks_role_t *this,
 {
 	gikev2_event_t event;
 	char *answer, undone[512] = "";
-	size_t i, pos = 0;
+	size_t i, pos = 0, not_done = 0;
 	int n;
 
 	if (status != GIKEV2_OK)
@@ -513,6 +513,10 @@ static char *command_answer(private_gikev2_gcks_role_t *this,
 		{
 			continue;
 		}
+		if (event.kind == GIKEV2_EVENT_NOT_EXCLUDED)
+		{
+			not_done++;
+		}
 		n = snprintf(undone + pos, sizeof(undone) - pos, "; %s%s%s",
 					 event.member ?: "", event.member ? ": " : "", event.detail);
 		if (n < 0 || (size_t)n >= sizeof(undone) - pos)
@@ -524,7 +528,8 @@ static char *command_answer(private_gikev2_gcks_role_t *this,
 	/* "error:" makes gikev2ctl exit non-zero: part of the request was not done */
 	if (asprintf(&answer, "%s: %s%s: %zu GSA_REKEY datagram(s) sent, %zu inband "
 				 "rekey(s)%s\n", undone[0] ? "error" : "ok", what,
-				 undone[0] ? " partly done" : "",
+				 not_done ? " partly done" :
+					undone[0] ? " done, new group SAs owed (retried every 5 s)" : "",
 				 gikev2_result_datagram_count(result),
 				 gikev2_result_inband_count(result), undone) < 0)
 	{
