@@ -7,6 +7,9 @@
 //! Ed25519 signatures, each next to one raw KW_5649_256 unwrap and one Ed25519
 //! verification of the same message measured in the same run.
 //!
+//! The key server's side of the same exclusion, `Gcks::exclude` with both messages (the
+//! KEK change and the new TEKs under it), is printed too.
+//!
 //! The group has 4,096 members (degree 4, depth 6); at 10^6 members the next-to member
 //! unwraps 4 keys more (about 1 µs each: `cargo bench --bench lkh` prints the key-path
 //! step alone at 10^6).
@@ -34,9 +37,19 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median µs of processing the KEK-change datagram of an exclusion, for the member next
-/// to the excluded one and for a member far away; and the datagram's size.
-fn member_side(signing: Option<SigningKey>, members: usize, reps: usize) -> (f64, f64, usize) {
+/// What one run measured (medians, µs; octets).
+struct Figures {
+    near: f64,
+    far: f64,
+    kek_change_octets: usize,
+    key_server: f64,
+    all_octets: usize,
+}
+
+/// Processing of the KEK-change datagram of an exclusion by the member next to the
+/// excluded one and by a member far away, and the key server's `Gcks::exclude` (both
+/// messages: the KEK change and the new TEKs under it, §3.2.1).
+fn member_side(signing: Option<SigningKey>, members: usize, reps: usize) -> Figures {
     let mut gcks = Gcks::new();
     let mut c = group_config("bench", signing);
     c.rekey_behaviour.lkh_degree = 4;
@@ -45,14 +58,22 @@ fn member_side(signing: Option<SigningKey>, members: usize, reps: usize) -> (f64
         .map(|i| join(&mut gcks, "bench", &format!("m{i}"), true, T0))
         .collect();
     let (mut near, mut far, mut size) = (Vec::new(), Vec::new(), 0);
+    let (mut server, mut all) = (Vec::new(), 0);
     for r in 0..reps {
         // Leaves are taken in join order: members 4k..4k+3 share a parent.
         let victim = 8 * r;
         let now = T0.plus_secs(1 + r as u64);
+        let start = Instant::now();
         let out = gcks
             .exclude(&Identity::key_id("bench"), &[ms[victim].id.clone()], now)
             .unwrap();
+        server.push(start.elapsed().as_nanos() as f64 / 1e3);
         let msgs = messages(&out.outputs);
+        all = msgs
+            .iter()
+            .flat_map(|m| m.datagrams.iter())
+            .map(Vec::len)
+            .sum();
         let kek_change = &msgs[0].datagrams;
         size = kek_change.iter().map(Vec::len).sum();
         for (who, times) in [(victim + 1, &mut near), (victim + members / 2, &mut far)] {
@@ -78,7 +99,13 @@ fn member_side(signing: Option<SigningKey>, members: usize, reps: usize) -> (f64
             }
         }
     }
-    (median(near), median(far), size)
+    Figures {
+        near: median(near),
+        far: median(far),
+        kek_change_octets: size,
+        key_server: median(server),
+        all_octets: all,
+    }
 }
 
 fn main() {
@@ -113,11 +140,17 @@ fn main() {
             Some(SigningKey::generate(SignatureAlg::Ed25519).unwrap()),
         ),
     ] {
-        let (near, far, size) = member_side(signing, members, reps);
+        let f = member_side(signing, members, reps);
         println!(
-            "member processing of an exclusion GSA_REKEY ({name}, {members} members, {size} \
-             octets): next to the excluded member {near:.1} us, elsewhere {far:.1} us \
-             (target < 30 us)"
+            "member processing of an exclusion GSA_REKEY ({name}, {members} members, {} \
+             octets): next to the excluded member {:.1} us, elsewhere {:.1} us (target < 30 \
+             us)",
+            f.kek_change_octets, f.near, f.far
+        );
+        println!(
+            "  key server: Gcks::exclude of one member ({name}): {:.1} us for the KEK change \
+             and the new TEKs, {} octets in all",
+            f.key_server, f.all_octets
         );
     }
     if !full {
