@@ -126,6 +126,14 @@ pub struct Membership {
     pub(crate) sa_protocols: Vec<([u8; 4], crate::wire::ProtocolId)>,
 }
 
+impl Membership {
+    /// The reassembly of fragmented GSA_REKEY messages (RFC 9838 §2.4.1.2), for its
+    /// bounds (docs/decisions.md K27).
+    pub fn reassembly(&self) -> &crate::gsa_rekey::RekeyReceiver {
+        &self.receiver
+    }
+}
+
 #[derive(Debug)]
 enum Pending {
     /// A join request built from this configuration: the response is judged by the same

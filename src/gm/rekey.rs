@@ -16,7 +16,7 @@ use super::{GmError, GroupMember};
 use crate::crypto::keywrap::unwrap;
 use crate::crypto::sign::VerifyingKey;
 use crate::crypto::sk::SkProtector;
-use crate::gsa_rekey::RekeyMessageError;
+use crate::gsa_rekey::{RekeyMessageError, Verifier};
 use crate::identity::GroupId;
 use crate::lkh::{PathError, WrappedKeyIn};
 use crate::time::Time;
@@ -162,19 +162,21 @@ impl GroupMember {
             }));
         }
         let protector = rs.protector()?;
-        let opened = match m
-            .receiver
-            .receive(datagram, &spi, &protector, rs.next_message_id)
-        {
-            Ok(Some(o)) => o,
-            Ok(None) => return Ok(None),
-            Err(e) => return Err(GmRekeyError::Message(e)),
+        let verifier = match &rs.auth {
+            RekeyAuth::Implicit => Verifier::Implicit,
+            RekeyAuth::Signature(k) => Verifier::Signature(k),
         };
-        match &rs.auth {
-            RekeyAuth::Implicit => opened.check_implicit(),
-            RekeyAuth::Signature(k) => opened.verify(k),
-        }
-        .map_err(GmRekeyError::Message)?;
+        // Steps 1-3 of §2.4.1.4; fragments are authenticated once reassembled, each
+        // candidate reassembly apart (docs/decisions.md K27).
+        let opened =
+            match m
+                .receiver
+                .receive(datagram, &spi, &protector, rs.next_message_id, verifier)
+            {
+                Ok(Some(o)) => o,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(GmRekeyError::Message(e)),
+            };
         let on_current = m.rekey.as_ref().is_some_and(|r| r.spi == spi);
         let result = process_content(
             m,
@@ -527,6 +529,7 @@ fn process_content(
     if excluded.is_some() {
         m.rekey = None;
         m.previous_rekey = None;
+        m.receiver = crate::gsa_rekey::RekeyReceiver::new();
     } else {
         m.working_path = path;
         if let (Some(a), Some(cur)) = (rolled_auth.take(), m.rekey.as_mut()) {
@@ -534,6 +537,8 @@ fn process_content(
         }
         if let Some(r) = new_rekey {
             if let Some(old) = m.rekey.replace(r) {
+                // Fragments of the replaced Rekey SA can no longer be used.
+                m.receiver.forget(&old.spi);
                 removals.push(SaRemoval {
                     protocol: ProtocolId::GIKE_UPDATE,
                     spi: old.spi.to_vec(),
