@@ -368,10 +368,8 @@ fn a8_poisoned_fragment_slot_does_not_block_the_next_message() {
             match x.a.gm.process_gsa_rekey(d, x.t1) {
                 Ok(Some(_)) => accepted += 1,
                 Ok(None) => {}
-                // Later copies are replays.
-                Err(GmRekeyError::Message(gsa_rekey::RekeyMessageError::Replay { .. })) => {
-                    assert!(copy > 0)
-                }
+                // Later copies come on the Rekey SA the first one replaced (K12).
+                Err(GmRekeyError::RetiredRekeySa { .. }) => assert!(copy > 0),
                 Err(e) => panic!("copy {copy}: {e}"),
             }
         }
@@ -672,4 +670,90 @@ fn a6_rekeyed_sas_keep_transport_mode() {
         r.installs[0].transport_mode,
         "rekeyed SA keeps transport mode"
     );
+}
+
+/// A10: implicit auth. After its exclusion, F still holds the Rekey SA the exclusion
+/// replaced, which the other members kept until GWP_DTD and on which they accepted Delete
+/// payloads (the old K12). F sends Delete(ESP, SPI 0) and Delete(GIKE_UPDATE, SPI 0) on it:
+/// A believed it was excluded, dropped its current Rekey SA and removed its new TEKs.
+/// Nothing on a retired Rekey SA is accepted now, and its expiry is a timer, not a side
+/// effect of a rejected message.
+#[test]
+fn a10_nothing_on_a_retired_rekey_sa_reaches_current_sas() {
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("g", None), T0).unwrap();
+    let group = Identity::key_id("g");
+    let mut a = join(&mut gcks, "g", "a", true, T0);
+    let _b = join(&mut gcks, "g", "b", true, T0);
+    let f = join(&mut gcks, "g", "f", true, T0);
+    let rs = f.gm.membership(&group).unwrap().rekey.as_ref().unwrap();
+    let (kek1, next_id) = (snapshot(rs), rs.next_message_id);
+    let t1 = T0.plus_secs(60);
+    let out = msgs(
+        &gcks
+            .exclude(&group, std::slice::from_ref(&f.id), t1)
+            .unwrap()
+            .outputs,
+    );
+    assert_eq!(out[0].spi, kek1.spi, "the exclusion travels on KEK1");
+    let r = deliver(&mut a, &out, t1);
+    assert!(r.iter().all(|x| x.is_ok()), "{r:?}");
+    assert!(common::group::in_sync(&gcks, &a));
+    let deletes = vec![
+        Payload::new(PayloadBody::Delete(wire::DeletePayload {
+            protocol: ProtocolId::ESP,
+            spi_size: 4,
+            spis: vec![vec![0; 4]],
+        })),
+        Payload::new(PayloadBody::Delete(wire::DeletePayload {
+            protocol: ProtocolId::GIKE_UPDATE,
+            spi_size: 16,
+            spis: vec![vec![0; 16]],
+        })),
+    ];
+    let before = format!("{:?}", a.gm);
+    let deadline = a.gm.next_deadline();
+    for id in [next_id + 1, next_id + 7, u32::MAX] {
+        let forged = gsa_rekey::build(
+            &kek1.spi,
+            id,
+            &deletes,
+            &protector(&kek1),
+            Authenticator::Implicit,
+            None,
+        )
+        .unwrap();
+        for at in [t1.plus_secs(2), t1.plus_secs(60)] {
+            let r = a.gm.process_gsa_rekey(&forged[0], at);
+            assert!(
+                matches!(r, Err(GmRekeyError::RetiredRekeySa { spi, message_id })
+                    if spi == kek1.spi && message_id == id),
+                "{r:?}"
+            );
+            assert_eq!(format!("{:?}", a.gm), before, "a rejection changes nothing");
+        }
+    }
+    assert!(common::group::in_sync(&gcks, &a));
+    // The retired Rekey SA is forgotten by the timer at its GWP_DTD (10 s), together with
+    // its removal; then it is unknown.
+    let dtd = t1.plus_secs(10);
+    assert_eq!(deadline, Some(dtd));
+    let actions = a.gm.on_timeout(dtd);
+    assert!(actions.iter().any(|x| matches!(x,
+        gikev2::gm::GmAction::RemoveSa { protocol, spi, .. }
+            if *protocol == ProtocolId::GIKE_UPDATE && spi[..] == kek1.spi[..])));
+    let forged = gsa_rekey::build(
+        &kek1.spi,
+        next_id + 1,
+        &deletes,
+        &protector(&kek1),
+        Authenticator::Implicit,
+        None,
+    )
+    .unwrap();
+    assert!(matches!(
+        a.gm.process_gsa_rekey(&forged[0], dtd),
+        Err(GmRekeyError::UnknownRekeySa(_))
+    ));
+    assert!(common::group::in_sync(&gcks, &a));
 }

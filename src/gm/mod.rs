@@ -113,7 +113,8 @@ pub struct Membership {
     pub(crate) config: MembershipConfig,
     /// Reassembly of fragmented GSA_REKEY messages.
     pub(crate) receiver: crate::gsa_rekey::RekeyReceiver,
-    /// The Rekey SA replaced last, accepted until its DTD runs out.
+    /// The Rekey SA replaced last, recognised (never accepted, docs/decisions.md K12) until
+    /// its GWP_DTD runs out; `on_timeout` forgets it then.
     pub(crate) previous_rekey: Option<(RekeySaState, Time)>,
     /// USE_TRANSPORT_MODE was sent at registration (applies to every SA of the group).
     pub(crate) transport_mode: bool,
