@@ -546,9 +546,11 @@ gikev2_status_t gikev2_gm_owns_rekey_spi(const gikev2_gm_t *gm,
  * without the non-ESP marker; RFC 9838 §2.4.1.4). A rejected datagram changes
  * no state: GIKEV2_ERR_DECODE, _AUTHENTICATION, _REPLAY, _NOT_FOUND (unknown
  * Rekey SA), _PROTOCOL; GIKEV2_ERR_INCOMPLETE while fragments are missing.
- * A retransmission of a processed message is GIKEV2_ERR_REPLAY. An excluded
- * member gets a GIKEV2_EVENT_MEMBER_EXCLUDED event and removals of its Rekey
- * SA; it registers again on GIKEV2_EVENT_REREGISTER from gikev2_gm_on_timeout().
+ * A retransmission of a processed message is GIKEV2_ERR_REPLAY, and so is any
+ * datagram on a Rekey SA the member replaced (nothing is accepted there; it is
+ * only recognised until GWP_DTD). An excluded member gets a
+ * GIKEV2_EVENT_MEMBER_EXCLUDED event and removals of its Rekey SA; it registers
+ * again on GIKEV2_EVENT_REREGISTER from gikev2_gm_on_timeout().
  */
 gikev2_status_t gikev2_gm_process_rekey(gikev2_gm_t *gm, const uint8_t *datagram,
 										size_t len, uint64_t now_ms,

@@ -8,10 +8,12 @@
 //! fragmentation (RFC 7383) the signature always covers the whole message; the receiver
 //! takes the SK header's Next Payload and flags octet from fragment 1 (§2.4.1.2).
 //!
-//! Decisions (docs/decisions.md K1-K3): IKE header flags are sent as 0 and ignored on
+//! Decisions (docs/decisions.md K1-K3, K27): IKE header flags are sent as 0 and ignored on
 //! receipt (Q4); a DER ECDSA signature, whose length varies, is produced by signing with
 //! a placeholder of the expected length and signing again until the produced signature
-//! has exactly that length (Q3), so the receiver needs no convention at all.
+//! has exactly that length (Q3), so the receiver needs no convention at all; fragments
+//! are reassembled as several candidates per message, each authenticated apart, so a
+//! member forging fragments cannot block the key server's message.
 
 use crate::crypto::sign::{SigningKey, VerifyingKey};
 use crate::crypto::sk::SkProtector;
@@ -421,32 +423,201 @@ impl OpenedRekey {
     }
 }
 
-struct Partial {
-    spi: [u8; 16],
-    message_id: u32,
+/// How a received GSA_REKEY is authenticated (GCAUTH from registration, RFC 9838
+/// §4.4.2.1.1; step 2 of §2.4.1.4).
+#[derive(Clone, Copy, Debug)]
+pub enum Verifier<'a> {
+    /// Implicit: the ICV is all; a message with an AUTH payload is refused.
+    Implicit,
+    /// Digital signature (AUTH method 14) verified with this AUTH_KEY.
+    Signature(&'a VerifyingKey),
+}
+
+impl Verifier<'_> {
+    /// Authenticates a decrypted message ([`OpenedRekey::check_implicit`] or
+    /// [`OpenedRekey::verify`]).
+    pub fn check(self, message: &OpenedRekey) -> Result<(), RekeyMessageError> {
+        match self {
+            Verifier::Implicit => message.check_implicit(),
+            Verifier::Signature(key) => message.verify(key),
+        }
+    }
+}
+
+/// Most messages (Rekey SA SPI, Message ID) reassembled at once (docs/decisions.md K3).
+pub const MAX_PARTIAL_MESSAGES: usize = 8;
+/// Most candidate reassemblies of one message (docs/decisions.md K27).
+pub const MAX_CANDIDATES_PER_MESSAGE: usize = 4;
+/// Most plaintext octets buffered by one receiver, all candidates together: room for the
+/// candidates of two messages at their largest, so the fragments of one message can never
+/// push out those of the lowest Message ID, the key server's next one (docs/decisions.md
+/// K27).
+pub const MAX_BUFFERED_LEN: usize = 2 * MAX_CANDIDATES_PER_MESSAGE * MAX_REASSEMBLED_LEN;
+
+/// One way of putting a message's fragments together: fragments with the same IKE header
+/// and Total Fragments, at most one per Fragment Number (docs/decisions.md K27).
+struct Candidate {
+    header: IkeHeader,
     total: u16,
+    /// Next Payload and flags octet of fragment 1's SKF header.
     first: Option<(PayloadType, u8)>,
     chunks: Vec<Option<Zeroizing<Vec<u8>>>>,
     bytes: usize,
-    header: IkeHeader,
+    /// When a fragment last joined or repeated one of its fragments (the receiver's count).
+    touched: u64,
+    /// Complete and failed decoding or authentication: never checked again.
+    spent: bool,
 }
 
-/// Most messages reassembled at once.
-pub const MAX_PARTIAL_MESSAGES: usize = 8;
+/// How a fragment fits a candidate.
+enum Fit {
+    /// Its slot is free (and the candidate stays within [`MAX_REASSEMBLED_LEN`]).
+    Free,
+    /// Its slot holds the same octets: a copy (RFC 9838 §2.4.1.3).
+    Same,
+    /// Its slot holds other octets, or it would make the message too large.
+    Conflict,
+}
 
-/// Receives GSA_REKEY datagrams: checks SPI and ICV, reassembles fragments, and returns
-/// complete decrypted messages. A datagram that fails any check leaves the receiver
-/// unchanged.
+/// A fragment that passed its ICV, replay and range checks.
+struct Piece {
+    /// Fragment Number - 1.
+    index: usize,
+    /// Next Payload and flags octet of the SKF header, in fragment 1 only.
+    first: Option<(PayloadType, u8)>,
+    chunk: Zeroizing<Vec<u8>>,
+}
+
+impl Candidate {
+    fn new(header: IkeHeader, total: u16, touched: u64) -> Self {
+        Candidate {
+            header,
+            total,
+            first: None,
+            chunks: (0..total).map(|_| None).collect(),
+            bytes: 0,
+            touched,
+            spent: false,
+        }
+    }
+
+    fn is_of(&self, spi: &[u8; 16], message_id: u32) -> bool {
+        self.header.message_id == message_id && &self.header.spi_pair() == spi
+    }
+
+    fn is_complete(&self) -> bool {
+        self.chunks.iter().all(Option::is_some)
+    }
+
+    fn filled(&self) -> usize {
+        self.chunks.iter().filter(|c| c.is_some()).count()
+    }
+
+    fn fit(&self, p: &Piece) -> Fit {
+        match self.chunks.get(p.index) {
+            Some(Some(c)) => {
+                let same_first = p.index != 0 || self.first == p.first;
+                if same_first && crate::crypto::ct::eq(c, &p.chunk) {
+                    Fit::Same
+                } else {
+                    Fit::Conflict
+                }
+            }
+            Some(None) if self.bytes + p.chunk.len() <= MAX_REASSEMBLED_LEN => Fit::Free,
+            _ => Fit::Conflict,
+        }
+    }
+
+    /// Stores `p` in its (free) slot.
+    fn put(&mut self, p: &Piece, touched: u64) {
+        if let Some(slot) = self.chunks.get_mut(p.index) {
+            if p.index == 0 {
+                self.first = p.first;
+            }
+            self.bytes += p.chunk.len();
+            *slot = Some(p.chunk.clone());
+            self.touched = touched;
+        }
+    }
+
+    /// A copy with `p` in place of the fragment it conflicts with, or `None` when that
+    /// would be too large.
+    fn fork(&self, p: &Piece, touched: u64) -> Option<Candidate> {
+        let replaced = self
+            .chunks
+            .get(p.index)
+            .and_then(|c| c.as_ref().map(|c| c.len()))
+            .unwrap_or(0);
+        let kept = self.bytes.saturating_sub(replaced);
+        if kept + p.chunk.len() > MAX_REASSEMBLED_LEN {
+            return None;
+        }
+        let mut c = Candidate {
+            header: self.header.clone(),
+            total: self.total,
+            first: self.first,
+            chunks: self.chunks.clone(),
+            bytes: kept,
+            touched,
+            spent: false,
+        };
+        if let Some(slot) = c.chunks.get_mut(p.index) {
+            *slot = None;
+        }
+        c.put(p, touched);
+        Some(c)
+    }
+
+    /// The reassembled message, decoded (RFC 9838 §2.4.1.2): the SK header is taken from
+    /// fragment 1.
+    fn open(&self) -> Result<OpenedRekey, RekeyMessageError> {
+        let Some((sk_first, sk_flags)) = self.first else {
+            return Err(RekeyMessageError::BadFragment("fragment 1 missing"));
+        };
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(self.bytes));
+        for c in self.chunks.iter().flatten() {
+            plaintext.extend_from_slice(c);
+        }
+        let inner =
+            wire::decode_payloads(sk_first, &plaintext).map_err(RekeyMessageError::InnerDecode)?;
+        Ok(OpenedRekey {
+            header: self.header.clone(),
+            inner,
+            sk_first,
+            sk_flags,
+        })
+    }
+}
+
+/// Receives GSA_REKEY datagrams: checks SPI, ICV and Message ID, reassembles fragments,
+/// authenticates complete messages and returns them decrypted. A datagram that fails any
+/// check changes nothing but the bounded reassembly buffers.
 ///
 /// Fragments are authenticated one by one only by the ICV, which every member can
-/// produce, while the signature covers the reassembled message. So reassembly keeps up to
-/// [`MAX_PARTIAL_MESSAGES`] messages apart by (Rekey SA SPI, Message ID), and when full
-/// drops the one with the highest Message ID: a member forging fragments with a high ID
-/// cannot push out the key server's next message, whose ID is the lowest acceptable one
-/// (docs/decisions.md K3).
+/// produce, while the signature covers the reassembled message (RFC 9838 §2.4.1.2). So a
+/// member may forge fragments of the key server's next message: with another Total
+/// Fragments, another IKE header, or other octets for a Fragment Number. Reassembly
+/// therefore keeps up to [`MAX_CANDIDATES_PER_MESSAGE`] candidates per message
+/// (docs/decisions.md K27):
+/// - a fragment joins every candidate with the same IKE header and Total Fragments whose
+///   slot for it is free (a bit-identical copy, §2.4.1.3, only refreshes them);
+/// - where a candidate the previous fragment went to holds other octets in that slot, a
+///   copy of it with this fragment in their place becomes a candidate too;
+/// - a fragment that fits no candidate starts one.
+///
+/// A complete candidate is authenticated at once; one that fails decoding or
+/// authentication is dropped without affecting the others, and the first that passes ends
+/// the message. A message's least recently used candidate makes room for a new one. Up to
+/// [`MAX_PARTIAL_MESSAGES`] messages are reassembled apart by (Rekey SA SPI, Message ID),
+/// the one with the highest Message ID making room for a new one, and at most
+/// [`MAX_BUFFERED_LEN`] octets are buffered, taken back from the messages with the
+/// highest Message IDs first: forged fragments cannot push out the key server's next
+/// message, whose ID is the lowest acceptable (K3).
 #[derive(Default)]
 pub struct RekeyReceiver {
-    partials: Vec<Partial>,
+    candidates: Vec<Candidate>,
+    /// Counts fragments received, to order candidates by last use.
+    clock: u64,
 }
 
 impl fmt::Debug for RekeyReceiver {
@@ -455,9 +626,9 @@ impl fmt::Debug for RekeyReceiver {
             .field(
                 "reassembling",
                 &self
-                    .partials
+                    .candidates
                     .iter()
-                    .map(|p| p.message_id)
+                    .map(|c| (c.header.message_id, c.total, c.filled()))
                     .collect::<Vec<_>>(),
             )
             .finish()
@@ -470,9 +641,38 @@ impl RekeyReceiver {
         RekeyReceiver::default()
     }
 
+    /// Plaintext octets buffered for reassembly (at most [`MAX_BUFFERED_LEN`]).
+    pub fn buffered_len(&self) -> usize {
+        self.candidates.iter().map(|c| c.bytes).sum()
+    }
+
+    /// Candidate reassemblies held, over all messages (at most [`MAX_PARTIAL_MESSAGES`]
+    /// times [`MAX_CANDIDATES_PER_MESSAGE`]).
+    pub fn candidates(&self) -> usize {
+        self.candidates.len()
+    }
+
+    /// Messages being reassembled (at most [`MAX_PARTIAL_MESSAGES`]).
+    pub fn messages(&self) -> usize {
+        let mut ids: Vec<([u8; 16], u32)> = self
+            .candidates
+            .iter()
+            .map(|c| (c.header.spi_pair(), c.header.message_id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
+    /// Drops everything buffered for the Rekey SA `spi` (it was replaced).
+    pub fn forget(&mut self, spi: &[u8; 16]) {
+        self.candidates.retain(|c| &c.header.spi_pair() != spi);
+    }
+
     /// Processes one datagram (without the non-ESP marker) received for the Rekey SA
     /// `spi`, protected with `protector`, accepting Message IDs of at least
-    /// `min_message_id`. Returns the message once complete, `None` while fragments are
+    /// `min_message_id`, and authenticated by `verifier` (RFC 9838 §2.4.1.4 steps 1-3).
+    /// Returns the message once complete and authentic, `None` while fragments are
     /// missing.
     pub fn receive(
         &mut self,
@@ -480,6 +680,7 @@ impl RekeyReceiver {
         spi: &[u8; 16],
         protector: &SkProtector,
         min_message_id: u32,
+        verifier: Verifier<'_>,
     ) -> Result<Option<OpenedRekey>, RekeyMessageError> {
         let raw = wire::RawHeader::decode(datagram).map_err(RekeyMessageError::Decode)?;
         if raw.header.exchange != ExchangeType::GSA_REKEY {
@@ -503,14 +704,18 @@ impl RekeyReceiver {
                     }) => (sk.inner_first, if *critical { 0x80 } else { 0 } | *reserved),
                     _ => return Err(RekeyMessageError::NotProtected),
                 };
-                Ok(Some(OpenedRekey {
+                let message = OpenedRekey {
                     header: opened.message.header,
                     inner: opened.inner,
                     sk_first,
                     sk_flags,
-                }))
+                };
+                verifier.check(&message)?;
+                Ok(Some(message))
             }
-            PayloadType::SKF => self.receive_fragment(datagram, protector, min_message_id),
+            PayloadType::SKF => {
+                self.receive_fragment(datagram, spi, protector, min_message_id, verifier)
+            }
             _ => Err(RekeyMessageError::NotProtected),
         }
     }
@@ -518,8 +723,10 @@ impl RekeyReceiver {
     fn receive_fragment(
         &mut self,
         datagram: &[u8],
+        spi: &[u8; 16],
         protector: &SkProtector,
         min_message_id: u32,
+        verifier: Verifier<'_>,
     ) -> Result<Option<OpenedRekey>, RekeyMessageError> {
         let frag = protect::open_fragment(datagram, protector)?;
         if frag.message.payloads.len() != 1 {
@@ -541,80 +748,143 @@ impl RekeyReceiver {
                 "Next Payload must be set in fragment 1 only",
             ));
         }
-        let spi = frag.message.header.spi_pair();
-        let found = self
-            .partials
-            .iter()
-            .position(|p| p.spi == spi && p.message_id == id);
-        if let Some(i) = found {
-            let p = &self.partials[i];
-            if p.total != frag.total {
-                return Err(RekeyMessageError::BadFragment("Total Fragments changed"));
-            }
-            if p.chunks[usize::from(frag.number - 1)].is_some() {
-                return Err(RekeyMessageError::BadFragment("duplicate fragment"));
-            }
-            if p.bytes + frag.chunk.len() > MAX_REASSEMBLED_LEN {
-                return Err(RekeyMessageError::BadFragment(
-                    "reassembled message too large",
-                ));
-            }
-        } else if frag.chunk.len() > MAX_REASSEMBLED_LEN {
+        if frag.chunk.len() > MAX_REASSEMBLED_LEN {
             return Err(RekeyMessageError::BadFragment(
                 "reassembled message too large",
             ));
         }
-        // Accepted: commit.
-        let i = match found {
-            Some(i) => i,
-            None => {
-                // Messages below the floor can never complete; then make room.
-                self.partials
-                    .retain(|p| p.message_id >= min_message_id || p.spi != spi);
-                if self.partials.len() >= MAX_PARTIAL_MESSAGES {
-                    if let Some(worst) =
-                        (0..self.partials.len()).max_by_key(|&k| self.partials[k].message_id)
-                    {
-                        self.partials.swap_remove(worst);
-                    }
-                }
-                self.partials.push(Partial {
-                    spi,
-                    message_id: id,
-                    total: frag.total,
-                    first: None,
-                    chunks: (0..frag.total).map(|_| None).collect(),
-                    bytes: 0,
-                    header: frag.message.header.clone(),
-                });
-                self.partials.len() - 1
+        // Authentic as far as the ICV tells: from here on only the buffers change.
+        let header = frag.message.header;
+        let total = frag.total;
+        let piece = Piece {
+            index: usize::from(frag.number - 1),
+            first: (frag.number == 1).then_some((frag.inner_first, frag.flags_octet)),
+            chunk: frag.chunk,
+        };
+        // Messages of this Rekey SA below the floor can never complete.
+        self.candidates
+            .retain(|c| &c.header.spi_pair() != spi || c.header.message_id >= min_message_id);
+        self.clock += 1;
+        let now = self.clock;
+        // The candidates the latest fragments of this header and Total went to.
+        let lead = self
+            .candidates
+            .iter()
+            .filter(|c| c.header == header && c.total == total)
+            .map(|c| c.touched)
+            .max();
+        let (mut stored, mut repeated, mut forks) = (false, false, Vec::new());
+        for c in self.candidates.iter_mut() {
+            if c.header != header || c.total != total {
+                continue;
             }
-        };
-        let p = &mut self.partials[i];
-        if frag.number == 1 {
-            p.first = Some((frag.inner_first, frag.flags_octet));
+            match c.fit(&piece) {
+                Fit::Free => {
+                    c.put(&piece, now);
+                    stored = true;
+                }
+                Fit::Same => {
+                    c.touched = now;
+                    repeated = true;
+                }
+                // Either version of this fragment may be the key server's: a copy with
+                // this one goes on beside the candidate (which the next fragment may
+                // still join).
+                Fit::Conflict if Some(c.touched) == lead => forks.extend(c.fork(&piece, now)),
+                Fit::Conflict => {}
+            }
         }
-        p.bytes += frag.chunk.len();
-        p.chunks[usize::from(frag.number - 1)] = Some(frag.chunk);
-        if p.chunks.iter().any(Option::is_none) {
-            return Ok(None);
+        if !stored && !repeated && forks.is_empty() {
+            let mut c = Candidate::new(header.clone(), total, now);
+            c.put(&piece, now);
+            forks.push(c);
         }
-        let p = self.partials.swap_remove(i);
-        let Some((sk_first, sk_flags)) = p.first else {
-            return Err(RekeyMessageError::BadFragment("fragment 1 missing"));
-        };
-        let mut plaintext = Zeroizing::new(Vec::with_capacity(p.bytes));
-        for c in p.chunks.into_iter().flatten() {
-            plaintext.extend_from_slice(&c);
+        let started = !forks.is_empty();
+        for c in forks {
+            self.make_room_for(spi, id);
+            self.candidates.push(c);
         }
-        let inner =
-            wire::decode_payloads(sk_first, &plaintext).map_err(RekeyMessageError::InnerDecode)?;
-        Ok(Some(OpenedRekey {
-            header: p.header,
-            inner,
-            sk_first,
-            sk_flags,
-        }))
+        self.trim(spi, id);
+        // Complete candidates are authenticated, newest first; the first that passes ends
+        // the message. One that fails is spent: never checked again, it stays only as the
+        // base of copies that replace one of its fragments (it may hold forged octets in a
+        // slot whose real fragment comes later), until it is the least recently used.
+        let mut failure = None;
+        for c in self.candidates.iter_mut().rev() {
+            if !c.is_of(spi, id) || c.spent || !c.is_complete() {
+                continue;
+            }
+            match c.open().and_then(|m| verifier.check(&m).map(|()| m)) {
+                Ok(m) => {
+                    self.candidates.retain(|c| !c.is_of(spi, id));
+                    return Ok(Some(m));
+                }
+                Err(e) => {
+                    c.spent = true;
+                    failure = Some(e);
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None if stored || started => Ok(None),
+            None => Err(RekeyMessageError::BadFragment("duplicate fragment")),
+        }
+    }
+
+    /// Room for one more candidate of message (`spi`, `id`): a new message pushes out the
+    /// one with the highest Message ID when [`MAX_PARTIAL_MESSAGES`] are held; a message
+    /// with [`MAX_CANDIDATES_PER_MESSAGE`] candidates loses its least recently used one.
+    fn make_room_for(&mut self, spi: &[u8; 16], id: u32) {
+        let known = self.candidates.iter().any(|c| c.is_of(spi, id));
+        if !known && self.messages() >= MAX_PARTIAL_MESSAGES {
+            if let Some(worst) = self
+                .candidates
+                .iter()
+                .max_by_key(|c| c.header.message_id)
+                .map(|c| (c.header.spi_pair(), c.header.message_id))
+            {
+                self.candidates.retain(|c| !c.is_of(&worst.0, worst.1));
+            }
+        }
+        while self.candidates.iter().filter(|c| c.is_of(spi, id)).count()
+            >= MAX_CANDIDATES_PER_MESSAGE
+        {
+            let oldest = self
+                .candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_of(spi, id))
+                .min_by_key(|(_, c)| (c.touched, !c.spent, c.filled()))
+                .map(|(i, _)| i);
+            match oldest {
+                Some(i) => {
+                    self.candidates.remove(i);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Keeps at most [`MAX_BUFFERED_LEN`] octets: candidates of other messages than
+    /// (`spi`, `id`) go, the highest Message ID first, then the least recently used. One
+    /// message holds at most half the bound, so the lowest Message ID always stays.
+    fn trim(&mut self, spi: &[u8; 16], id: u32) {
+        while self.buffered_len() > MAX_BUFFERED_LEN {
+            let victim = self
+                .candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.is_of(spi, id))
+                .max_by_key(|(_, c)| (c.header.message_id, std::cmp::Reverse(c.touched)))
+                .map(|(i, _)| i);
+            match victim {
+                Some(i) => {
+                    self.candidates.remove(i);
+                }
+                None => break,
+            }
+        }
     }
 }
 

@@ -138,13 +138,22 @@ fn periodic_rekey_retransmission_and_replay() {
             .as_ref()
             .unwrap()
             .spi;
+    // The KEK change came on the Rekey SA it replaced: nothing is accepted there
+    // (docs/decisions.md K12); the TEKs came on the current one: a replay.
     let err =
         a.gm.process_gsa_rekey(&copies[0].datagrams[0], due.plus_millis(1000));
     assert!(
+        matches!(err, Err(GmRekeyError::RetiredRekeySa { spi, message_id })
+            if spi == msgs[0].spi && message_id == msgs[0].message_id),
+        "{err:?}"
+    );
+    let err =
+        a.gm.process_gsa_rekey(&copies[1].datagrams[0], due.plus_millis(1000));
+    assert!(
         matches!(
             err,
-            Err(GmRekeyError::UnknownRekeySa(_))
-                | Err(GmRekeyError::Message(RekeyMessageError::Replay { .. }))
+            Err(GmRekeyError::Message(RekeyMessageError::Replay { received, expected }))
+                if received == msgs[1].message_id && expected == received + 1
         ),
         "{err:?}"
     );

@@ -4,7 +4,7 @@ use gikev2::crypto::keywrap::{unwrap, wrap, Kwa};
 use gikev2::crypto::sign::{SignatureAlg, SigningKey};
 use gikev2::crypto::sk::{EncrAlg, SkProtector};
 use gikev2::gcks::{Gcks, GcksOutput, GroupConfig, RekeyMessage};
-use gikev2::gm::{GroupMember, MembershipConfig, RekeySaState, ResponseOutcome};
+use gikev2::gm::{GmRekeyError, GroupMember, MembershipConfig, RekeySaState, ResponseOutcome};
 use gikev2::gsa_rekey::{self, Authenticator};
 use gikev2::identity::Identity;
 use gikev2::lkh::WrappedKeyIn;
@@ -188,6 +188,284 @@ fn a2_one_forged_fragment_does_not_block_fragmented_rekeys() {
         gcks.group(&group).unwrap().rekey_sa_spi().unwrap(),
         "A follows despite the forged fragment"
     );
+}
+
+/// The fragmented exclusion of member f from a signature group of nine (all negotiated
+/// IKEv2 fragmentation) that sends each message once.
+struct FragmentedExclusion {
+    gcks: Gcks,
+    group: gikev2::identity::GroupId,
+    a: common::group::Member,
+    b: common::group::Member,
+    /// F's copy of the current Rekey SA (the insider's keys).
+    kek1: Kek,
+    /// The Message ID the members expect next on it.
+    next_id: u32,
+    /// KEK change (fragmented), then the TEKs.
+    out: Vec<RekeyMessage>,
+    t1: gikev2::time::Time,
+}
+
+fn fragmented_exclusion() -> FragmentedExclusion {
+    let key = SigningKey::generate(SignatureAlg::Ed25519).unwrap();
+    let mut c = group_config("g", Some(key));
+    c.rekey_behaviour.fragment_size = Some(256);
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let group = Identity::key_id("g");
+    let a = join_fragmenting(&mut gcks, "g", "a", false, T0);
+    let b = join_fragmenting(&mut gcks, "g", "b", false, T0);
+    for i in 0..6 {
+        join_fragmenting(&mut gcks, "g", &format!("m{i}"), false, T0);
+    }
+    let f = join_fragmenting(&mut gcks, "g", "f", false, T0);
+    let rs = f.gm.membership(&group).unwrap().rekey.as_ref().unwrap();
+    let (kek1, next_id) = (snapshot(rs), rs.next_message_id);
+    let t1 = T0.plus_secs(60);
+    let out = msgs(
+        &gcks
+            .exclude(&group, std::slice::from_ref(&f.id), t1)
+            .unwrap()
+            .outputs,
+    );
+    assert_eq!(out[0].spi, kek1.spi);
+    assert_eq!(out[0].message_id, next_id);
+    assert!(
+        out[0].datagrams.len() > 2,
+        "exclusion message is fragmented"
+    );
+    FragmentedExclusion {
+        gcks,
+        group,
+        a,
+        b,
+        kek1,
+        next_id,
+        out,
+        t1,
+    }
+}
+
+impl FragmentedExclusion {
+    /// The member follows the key server: the KEK change was accepted (and nothing else
+    /// from the insider), then the TEKs arrive on the new Rekey SA.
+    fn assert_follows(&mut self, who: &str) {
+        let m = if who == "a" { &mut self.a } else { &mut self.b };
+        let ms = m.gm.membership(&self.group).unwrap();
+        assert_eq!(
+            ms.rekey.as_ref().unwrap().spi,
+            self.gcks
+                .group(&self.group)
+                .unwrap()
+                .rekey_sa_spi()
+                .unwrap(),
+            "{who} follows the key server's KEK change"
+        );
+        assert_eq!(
+            ms.reassembly().candidates(),
+            0,
+            "{who}: nothing left buffered"
+        );
+        let r = deliver(m, &self.out[1..], self.t1);
+        assert!(r.iter().all(|x| x.is_ok()), "{who}: {r:?}");
+        assert!(common::group::in_sync(&self.gcks, m), "{who} in sync");
+    }
+
+    /// Fragment `number` of the key server's KEK change with other plaintext octets,
+    /// sealed by the insider with the same IKE header and Total Fragments.
+    fn poisoned(&self, number: usize) -> Vec<u8> {
+        let f = gikev2::protect::open_fragment(
+            &self.out[0].datagrams[number - 1],
+            &protector(&self.kek1),
+        )
+        .unwrap();
+        let mut chunk = f.chunk.to_vec();
+        for b in chunk.iter_mut().take(8) {
+            *b ^= 0x5a;
+        }
+        gikev2::protect::seal_fragment(
+            &f.message.header,
+            f.inner_first,
+            f.number,
+            f.total,
+            &chunk,
+            &protector(&self.kek1),
+        )
+        .unwrap()
+    }
+}
+
+/// A7: signature auth. An insider (F, about to be excluded) sends one SKF fragment with
+/// the Message ID members expect next and another Total Fragments. Members refused every
+/// fragment of the key server's message after it ("Total Fragments changed"), and the
+/// forged partial was never evicted.
+#[test]
+fn a7_forged_fragment_with_another_total_does_not_block_the_next_message() {
+    let mut x = fragmented_exclusion();
+    let junk = vec![Payload::new(PayloadBody::Notify(
+        gikev2::wire::NotifyPayload::new(NotifyType(40000), vec![0; 2000]),
+    ))];
+    let forged = gsa_rekey::build(
+        &x.kek1.spi,
+        x.next_id,
+        &junk,
+        &protector(&x.kek1),
+        Authenticator::Implicit,
+        Some(256),
+    )
+    .unwrap();
+    assert_ne!(forged.len(), x.out[0].datagrams.len(), "another Total");
+    // Before the key server's message (A) and in its middle (B).
+    assert!(x
+        .a
+        .gm
+        .process_gsa_rekey(&forged[1], x.t1)
+        .unwrap()
+        .is_none());
+    let (first, rest) = x.out[0].datagrams.split_at(1);
+    assert!(x.b.gm.process_gsa_rekey(&first[0], x.t1).unwrap().is_none());
+    assert!(x
+        .b
+        .gm
+        .process_gsa_rekey(&forged[1], x.t1)
+        .unwrap()
+        .is_none());
+    let kek_change = &x.out[0].datagrams;
+    let ra: Vec<_> = kek_change
+        .iter()
+        .map(|d| x.a.gm.process_gsa_rekey(d, x.t1))
+        .collect();
+    let rb: Vec<_> = rest
+        .iter()
+        .map(|d| x.b.gm.process_gsa_rekey(d, x.t1))
+        .collect();
+    for (who, r) in [("a", ra), ("b", rb)] {
+        let (last, before) = r.split_last().unwrap();
+        assert!(
+            before.iter().all(|x| matches!(x, Ok(None))),
+            "{who}: {before:?}"
+        );
+        assert!(matches!(last, Ok(Some(_))), "{who}: {last:?}");
+    }
+    x.assert_follows("a");
+    x.assert_follows("b");
+}
+
+/// A8: signature auth. The insider sends fragment 2 of the next message with the same
+/// header and Total but other octets, before each of the key server's three copies
+/// (§2.4.1.3): the slot was taken, every copy reassembled with the forged octets and
+/// failed the signature check. Here member A gets the forgery before every copy, member B
+/// in the middle of the first (after the real fragment 2).
+#[test]
+fn a8_poisoned_fragment_slot_does_not_block_the_next_message() {
+    let mut x = fragmented_exclusion();
+    let poisoned = x.poisoned(2);
+    let copies = 3;
+    let mut accepted = 0;
+    for copy in 0..copies {
+        assert!(x.a.gm.process_gsa_rekey(&poisoned, x.t1).is_err() || copy == 0);
+        for d in &x.out[0].datagrams {
+            match x.a.gm.process_gsa_rekey(d, x.t1) {
+                Ok(Some(_)) => accepted += 1,
+                Ok(None) => {}
+                // Later copies come on the Rekey SA the first one replaced (K12).
+                Err(GmRekeyError::RetiredRekeySa { .. }) => assert!(copy > 0),
+                Err(e) => panic!("copy {copy}: {e}"),
+            }
+        }
+    }
+    assert_eq!(accepted, 1, "the first copy is accepted");
+    for (i, d) in x.out[0].datagrams.iter().enumerate() {
+        let r = x.b.gm.process_gsa_rekey(d, x.t1);
+        if i == 1 {
+            assert!(x.b.gm.process_gsa_rekey(&poisoned, x.t1).unwrap().is_none());
+        }
+        assert_eq!(
+            matches!(r, Ok(Some(_))),
+            i == x.out[0].datagrams.len() - 1,
+            "fragment {i}: {r:?}"
+        );
+    }
+    x.assert_follows("a");
+    x.assert_follows("b");
+}
+
+/// A9: signature auth. The insider floods a member with fragments (Message IDs at and
+/// above the next one, every Total, both headers, poisoned slots of the next message,
+/// large chunks): the reassembly buffers stay within their bounds throughout, and the key
+/// server's next message still goes through afterwards.
+#[test]
+fn a9_fragment_flood_stays_within_bounds() {
+    use gikev2::gsa_rekey::{
+        MAX_BUFFERED_LEN, MAX_CANDIDATES_PER_MESSAGE, MAX_FRAGMENTS, MAX_PARTIAL_MESSAGES,
+    };
+    for seed in [
+        0x2545_f491_4f6c_dd1d_u64,
+        0x9e37_79b9_7f4a_7c15,
+        0x0123_4567_89ab_cdef,
+    ] {
+        let mut x = fragmented_exclusion();
+        let genuine =
+            gikev2::protect::open_fragment(&x.out[0].datagrams[0], &protector(&x.kek1)).unwrap();
+        let mut rng = seed;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let mut largest = 0;
+        for i in 0..3000 {
+            let mut header = genuine.message.header.clone();
+            // Poisoned slots of the next message; large messages that fill up; anything.
+            let (total, id) = match i % 3 {
+                0 => (genuine.total, x.next_id),
+                1 => (MAX_FRAGMENTS, x.next_id + 1 + next(10) as u32),
+                _ => (
+                    2 + next(u64::from(MAX_FRAGMENTS) - 1) as u16,
+                    x.next_id + next(12) as u32,
+                ),
+            };
+            header.message_id = id;
+            if i % 3 == 2 && next(4) == 0 {
+                header.flags = 0x08;
+            }
+            let number = 1 + next(u64::from(total)) as u16;
+            let first = if number == 1 {
+                genuine.inner_first
+            } else {
+                gikev2::wire::PayloadType::NONE
+            };
+            let len = 1 + next(if i % 3 == 0 { 300 } else { 6000 }) as usize;
+            let chunk: Vec<u8> = (0..len).map(|_| next(256) as u8).collect();
+            let d = gikev2::protect::seal_fragment(
+                &header,
+                first,
+                number,
+                total,
+                &chunk,
+                &protector(&x.kek1),
+            )
+            .unwrap();
+            let _ = x.a.gm.process_gsa_rekey(&d, x.t1);
+            let r = x.a.gm.membership(&x.group).unwrap().reassembly();
+            assert!(r.buffered_len() <= MAX_BUFFERED_LEN, "fragment {i}");
+            assert!(r.messages() <= MAX_PARTIAL_MESSAGES, "fragment {i}");
+            assert!(
+                r.candidates() <= MAX_PARTIAL_MESSAGES * MAX_CANDIDATES_PER_MESSAGE,
+                "fragment {i}"
+            );
+            largest = largest.max(r.buffered_len());
+        }
+        assert!(
+            largest > MAX_BUFFERED_LEN * 3 / 4,
+            "the flood reached the bound: {largest}"
+        );
+        // Candidates the flood left may complete with the real fragments and fail first.
+        let r = deliver(&mut x.a, &x.out[..1], x.t1);
+        assert!(matches!(r.last(), Some(Ok(_))), "seed {seed:x}: {r:?}");
+        x.assert_follows("a");
+    }
 }
 
 /// A3: Sender-ID exhaustion drains the member list but leaves every old leaf occupied
@@ -392,4 +670,90 @@ fn a6_rekeyed_sas_keep_transport_mode() {
         r.installs[0].transport_mode,
         "rekeyed SA keeps transport mode"
     );
+}
+
+/// A10: implicit auth. After its exclusion, F still holds the Rekey SA the exclusion
+/// replaced, which the other members kept until GWP_DTD and on which they accepted Delete
+/// payloads (the old K12). F sends Delete(ESP, SPI 0) and Delete(GIKE_UPDATE, SPI 0) on it:
+/// A believed it was excluded, dropped its current Rekey SA and removed its new TEKs.
+/// Nothing on a retired Rekey SA is accepted now, and its expiry is a timer, not a side
+/// effect of a rejected message.
+#[test]
+fn a10_nothing_on_a_retired_rekey_sa_reaches_current_sas() {
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("g", None), T0).unwrap();
+    let group = Identity::key_id("g");
+    let mut a = join(&mut gcks, "g", "a", true, T0);
+    let _b = join(&mut gcks, "g", "b", true, T0);
+    let f = join(&mut gcks, "g", "f", true, T0);
+    let rs = f.gm.membership(&group).unwrap().rekey.as_ref().unwrap();
+    let (kek1, next_id) = (snapshot(rs), rs.next_message_id);
+    let t1 = T0.plus_secs(60);
+    let out = msgs(
+        &gcks
+            .exclude(&group, std::slice::from_ref(&f.id), t1)
+            .unwrap()
+            .outputs,
+    );
+    assert_eq!(out[0].spi, kek1.spi, "the exclusion travels on KEK1");
+    let r = deliver(&mut a, &out, t1);
+    assert!(r.iter().all(|x| x.is_ok()), "{r:?}");
+    assert!(common::group::in_sync(&gcks, &a));
+    let deletes = vec![
+        Payload::new(PayloadBody::Delete(wire::DeletePayload {
+            protocol: ProtocolId::ESP,
+            spi_size: 4,
+            spis: vec![vec![0; 4]],
+        })),
+        Payload::new(PayloadBody::Delete(wire::DeletePayload {
+            protocol: ProtocolId::GIKE_UPDATE,
+            spi_size: 16,
+            spis: vec![vec![0; 16]],
+        })),
+    ];
+    let before = format!("{:?}", a.gm);
+    let deadline = a.gm.next_deadline();
+    for id in [next_id + 1, next_id + 7, u32::MAX] {
+        let forged = gsa_rekey::build(
+            &kek1.spi,
+            id,
+            &deletes,
+            &protector(&kek1),
+            Authenticator::Implicit,
+            None,
+        )
+        .unwrap();
+        for at in [t1.plus_secs(2), t1.plus_secs(60)] {
+            let r = a.gm.process_gsa_rekey(&forged[0], at);
+            assert!(
+                matches!(r, Err(GmRekeyError::RetiredRekeySa { spi, message_id })
+                    if spi == kek1.spi && message_id == id),
+                "{r:?}"
+            );
+            assert_eq!(format!("{:?}", a.gm), before, "a rejection changes nothing");
+        }
+    }
+    assert!(common::group::in_sync(&gcks, &a));
+    // The retired Rekey SA is forgotten by the timer at its GWP_DTD (10 s), together with
+    // its removal; then it is unknown.
+    let dtd = t1.plus_secs(10);
+    assert_eq!(deadline, Some(dtd));
+    let actions = a.gm.on_timeout(dtd);
+    assert!(actions.iter().any(|x| matches!(x,
+        gikev2::gm::GmAction::RemoveSa { protocol, spi, .. }
+            if *protocol == ProtocolId::GIKE_UPDATE && spi[..] == kek1.spi[..])));
+    let forged = gsa_rekey::build(
+        &kek1.spi,
+        next_id + 1,
+        &deletes,
+        &protector(&kek1),
+        Authenticator::Implicit,
+        None,
+    )
+    .unwrap();
+    assert!(matches!(
+        a.gm.process_gsa_rekey(&forged[0], dtd),
+        Err(GmRekeyError::UnknownRekeySa(_))
+    ));
+    assert!(common::group::in_sync(&gcks, &a));
 }

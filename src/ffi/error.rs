@@ -56,6 +56,9 @@ impl Error {
             Error::Gm(e) => gm(e),
             Error::GmRekey(e) => match e {
                 GmRekeyError::UnknownRekeySa(_) => S::GIKEV2_ERR_NOT_FOUND,
+                // What still comes on a replaced Rekey SA is late copies of the message
+                // that replaced it (docs/decisions.md K12): a replay, logged at debug.
+                GmRekeyError::RetiredRekeySa { .. } => S::GIKEV2_ERR_REPLAY,
                 GmRekeyError::Message(m) => rekey_message(m),
                 GmRekeyError::Content(c) => gm(c),
             },
@@ -271,6 +274,13 @@ mod tests {
         assert_eq!(
             s(Error::GmRekey(GmRekeyError::UnknownRekeySa([0; 16]))),
             S::GIKEV2_ERR_NOT_FOUND
+        );
+        assert_eq!(
+            s(Error::GmRekey(GmRekeyError::RetiredRekeySa {
+                spi: [0; 16],
+                message_id: 3
+            })),
+            S::GIKEV2_ERR_REPLAY
         );
         assert_eq!(
             s(Error::GmRekey(GmRekeyError::Content(GmError::Unwrap(

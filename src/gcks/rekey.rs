@@ -265,7 +265,10 @@ impl Group {
         self.send_on(true, vec![delete], now)
     }
 
-    /// Builds, signs and queues one GSA_REKEY on the current or the previous Rekey SA.
+    /// Builds, signs and queues one GSA_REKEY on the current or the previous Rekey SA. The
+    /// previous one only for [`Group::announce_exclusion_of_all`], where no member was told
+    /// of the current one: members accept nothing on a Rekey SA they replaced
+    /// (docs/decisions.md K12).
     fn send_on(
         &mut self,
         previous: bool,

@@ -113,7 +113,8 @@ pub struct Membership {
     pub(crate) config: MembershipConfig,
     /// Reassembly of fragmented GSA_REKEY messages.
     pub(crate) receiver: crate::gsa_rekey::RekeyReceiver,
-    /// The Rekey SA replaced last, accepted until its DTD runs out.
+    /// The Rekey SA replaced last, recognised (never accepted, docs/decisions.md K12) until
+    /// its GWP_DTD runs out; `on_timeout` forgets it then.
     pub(crate) previous_rekey: Option<(RekeySaState, Time)>,
     /// USE_TRANSPORT_MODE was sent at registration (applies to every SA of the group).
     pub(crate) transport_mode: bool,
@@ -124,6 +125,14 @@ pub struct Membership {
     pub(crate) timers: timers::MemberTimers,
     /// The protocol of each Data-Security SA (Deletes name SPIs per protocol).
     pub(crate) sa_protocols: Vec<([u8; 4], crate::wire::ProtocolId)>,
+}
+
+impl Membership {
+    /// The reassembly of fragmented GSA_REKEY messages (RFC 9838 §2.4.1.2), for its
+    /// bounds (docs/decisions.md K27).
+    pub fn reassembly(&self) -> &crate::gsa_rekey::RekeyReceiver {
+        &self.receiver
+    }
 }
 
 #[derive(Debug)]

@@ -16,7 +16,7 @@ use super::{GmError, GroupMember};
 use crate::crypto::keywrap::unwrap;
 use crate::crypto::sign::VerifyingKey;
 use crate::crypto::sk::SkProtector;
-use crate::gsa_rekey::RekeyMessageError;
+use crate::gsa_rekey::{RekeyMessageError, Verifier};
 use crate::identity::GroupId;
 use crate::lkh::{PathError, WrappedKeyIn};
 use crate::time::Time;
@@ -58,6 +58,15 @@ pub struct RekeyResult {
 pub enum GmRekeyError {
     /// No group of this member uses that Rekey SA SPI.
     UnknownRekeySa([u8; 16]),
+    /// The Rekey SA was replaced: nothing is accepted on it any more, it is only
+    /// recognised until GWP_DTD so that late copies of the message that replaced it are
+    /// told apart (docs/decisions.md K12).
+    RetiredRekeySa {
+        /// Its SPI.
+        spi: [u8; 16],
+        /// The Message ID of the datagram (not authenticated).
+        message_id: u32,
+    },
     /// Decryption, fragments, replay, or authentication failed.
     Message(RekeyMessageError),
     /// The content breaks RFC 9838 or this member's policy.
@@ -68,6 +77,11 @@ impl fmt::Display for GmRekeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GmRekeyError::UnknownRekeySa(s) => write!(f, "no Rekey SA {}", wire::hex(s)),
+            GmRekeyError::RetiredRekeySa { spi, message_id } => write!(
+                f,
+                "Rekey SA {} was replaced: message {message_id} ignored",
+                wire::hex(spi)
+            ),
             GmRekeyError::Message(e) => write!(f, "{e}"),
             GmRekeyError::Content(e) => write!(f, "{e}"),
         }
@@ -114,7 +128,7 @@ fn reregister_at(now: Time) -> Time {
 }
 
 impl GroupMember {
-    /// The group whose current (or retiring) Rekey SA has this SPI.
+    /// The group whose current (or retired, until GWP_DTD) Rekey SA has this SPI.
     pub fn group_for_rekey_spi(&self, spi: &[u8; 16]) -> Option<&GroupId> {
         self.groups.iter().find_map(|(g, m)| {
             let current = m.rekey.as_ref().is_some_and(|r| &r.spi == spi);
@@ -127,7 +141,10 @@ impl GroupMember {
     }
 
     /// Processes one GSA_REKEY datagram (RFC 9838 §2.4.1.4). `Ok(None)` while fragments
-    /// of a message are missing. A rejected datagram changes no state.
+    /// of a message are missing. A rejected datagram changes no state but the bounded
+    /// reassembly buffers. Only the current Rekey SA is accepted: a datagram on the one it
+    /// replaced is [`GmRekeyError::RetiredRekeySa`] before any other check
+    /// (docs/decisions.md K12).
     pub fn process_gsa_rekey(
         &mut self,
         datagram: &[u8],
@@ -143,16 +160,18 @@ impl GroupMember {
         let Some(m) = self.groups.get_mut(&group) else {
             return Err(GmRekeyError::UnknownRekeySa(spi));
         };
-        // Drop a retired Rekey SA whose DTD ran out.
-        if m.previous_rekey
-            .as_ref()
-            .is_some_and(|(_, until)| *until <= now)
-        {
-            m.previous_rekey = None;
-        }
+        // Nothing on a retired Rekey SA: the key server sends only on the current one
+        // (for a member it excludes, the one that member still holds), so all that still
+        // comes on it is late copies of the message that replaced it, or forgeries by a
+        // member the change excluded, who holds its keys (docs/decisions.md K12).
         let rs = match (&m.rekey, &m.previous_rekey) {
             (Some(r), _) if r.spi == spi => r,
-            (_, Some((r, _))) if r.spi == spi => r,
+            (_, Some((r, _))) if r.spi == spi => {
+                return Err(GmRekeyError::RetiredRekeySa {
+                    spi,
+                    message_id: raw.header.message_id,
+                })
+            }
             _ => return Err(GmRekeyError::UnknownRekeySa(spi)),
         };
         if rs.message_ids_exhausted {
@@ -162,26 +181,27 @@ impl GroupMember {
             }));
         }
         let protector = rs.protector()?;
-        let opened = match m
-            .receiver
-            .receive(datagram, &spi, &protector, rs.next_message_id)
-        {
-            Ok(Some(o)) => o,
-            Ok(None) => return Ok(None),
-            Err(e) => return Err(GmRekeyError::Message(e)),
+        let verifier = match &rs.auth {
+            RekeyAuth::Implicit => Verifier::Implicit,
+            RekeyAuth::Signature(k) => Verifier::Signature(k),
         };
-        match &rs.auth {
-            RekeyAuth::Implicit => opened.check_implicit(),
-            RekeyAuth::Signature(k) => opened.verify(k),
-        }
-        .map_err(GmRekeyError::Message)?;
-        let on_current = m.rekey.as_ref().is_some_and(|r| r.spi == spi);
+        // Steps 1-3 of §2.4.1.4; fragments are authenticated once reassembled, each
+        // candidate reassembly apart (docs/decisions.md K27).
+        let opened =
+            match m
+                .receiver
+                .receive(datagram, &spi, &protector, rs.next_message_id, verifier)
+            {
+                Ok(Some(o)) => o,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(GmRekeyError::Message(e)),
+            };
         let result = process_content(
             m,
             &group,
             &opened.inner,
             opened.message_id(),
-            Carrier::RekeySa { on_current },
+            Carrier::RekeySa,
             now,
         )?;
         log::info!(
@@ -207,9 +227,8 @@ impl GroupMember {
 /// Where a rekey came from: a GSA_REKEY on a Rekey SA, or a GSA_INBAND_REKEY on the IKE
 /// SA (whose GSK_w is then the default KWK, §2.4.2).
 enum Carrier<'a> {
-    RekeySa {
-        on_current: bool,
-    },
+    /// The member's current Rekey SA (never a retired one, docs/decisions.md K12).
+    RekeySa,
     Inband {
         kwa: crate::crypto::keywrap::Kwa,
         gsk_w: &'a crate::crypto::Key,
@@ -253,8 +272,7 @@ fn process_content(
     now: Time,
 ) -> Result<RekeyResult, GmRekeyError> {
     let rs = match carrier {
-        Carrier::RekeySa { on_current: true } => m.rekey.as_ref(),
-        Carrier::RekeySa { on_current: false } => m.previous_rekey.as_ref().map(|(r, _)| r),
+        Carrier::RekeySa => m.rekey.as_ref(),
         Carrier::Inband { .. } => None,
     };
     // The default KWK (KWK ID 0) and its algorithm.
@@ -281,13 +299,6 @@ fn process_content(
             PayloadBody::Delete(d) => deletes.push(d),
             _ => {}
         }
-    }
-    // A retired Rekey SA is kept only so its last messages (a Delete, the announcement of
-    // an exclusion) still arrive during DTD; new keys never travel on it: a member that
-    // was excluded still holds it (docs/decisions.md K12).
-    if matches!(carrier, Carrier::RekeySa { on_current: false }) && (gsa.is_some() || kd.is_some())
-    {
-        return Err(malformed("GSA or KD on a retired Rekey SA").into());
     }
     // GSA: new policies (no GCAUTH in rekeys).
     let mut policies = Vec::new();
@@ -511,22 +522,15 @@ fn process_content(
         src: r.src.clone(),
         expires_at: r.expires_at,
     });
-    match carrier {
-        Carrier::RekeySa { on_current: true } => {
-            if let Some(cur) = m.rekey.as_mut() {
-                cur.accepted(message_id);
-            }
+    if matches!(carrier, Carrier::RekeySa) {
+        if let Some(cur) = m.rekey.as_mut() {
+            cur.accepted(message_id);
         }
-        Carrier::RekeySa { on_current: false } => {
-            if let Some((prev, _)) = m.previous_rekey.as_mut() {
-                prev.accepted(message_id);
-            }
-        }
-        Carrier::Inband { .. } => {}
     }
     if excluded.is_some() {
         m.rekey = None;
         m.previous_rekey = None;
+        m.receiver = crate::gsa_rekey::RekeyReceiver::new();
     } else {
         m.working_path = path;
         if let (Some(a), Some(cur)) = (rolled_auth.take(), m.rekey.as_mut()) {
@@ -534,6 +538,8 @@ fn process_content(
         }
         if let Some(r) = new_rekey {
             if let Some(old) = m.rekey.replace(r) {
+                // Fragments of the replaced Rekey SA can no longer be used.
+                m.receiver.forget(&old.spi);
                 removals.push(SaRemoval {
                     protocol: ProtocolId::GIKE_UPDATE,
                     spi: old.spi.to_vec(),

@@ -1,7 +1,8 @@
 //! The member's timers (sans-IO: the host asks for the next deadline and calls
-//! [`GroupMember::on_timeout`]): removing replaced SAs after GWP_DTD, re-registering after
-//! an exclusion (after a random delay, RFC 9838 §2.4.3), and re-registering when an SA
-//! nears the end of its lifetime without having been rekeyed (§2.4.1.4).
+//! [`GroupMember::on_timeout`]): removing replaced SAs after GWP_DTD and forgetting the
+//! replaced Rekey SA then (RFC 9838 §2.4.1.4), re-registering after an exclusion (after a
+//! random delay, §2.4.3), and re-registering when an SA nears the end of its lifetime
+//! without having been rekeyed (§2.4.1.4).
 
 use super::rekey::SaRemoval;
 use super::GroupMember;
@@ -81,13 +82,27 @@ impl MemberTimers {
 impl GroupMember {
     /// The earliest time [`GroupMember::on_timeout`] has work, if any.
     pub fn next_deadline(&self) -> Option<Time> {
-        self.groups.values().filter_map(|m| m.timers.next()).min()
+        self.groups
+            .values()
+            .flat_map(|m| {
+                let retired = m.previous_rekey.as_ref().map(|(_, until)| *until);
+                m.timers.next().into_iter().chain(retired)
+            })
+            .min()
     }
 
     /// Does the work due at `now`.
     pub fn on_timeout(&mut self, now: Time) -> Vec<GmAction> {
         let mut out = Vec::new();
         for (group, m) in self.groups.iter_mut() {
+            // The retired Rekey SA is forgotten once its GWP_DTD ran out (its removal is
+            // reported from `removals` below; docs/decisions.md K12).
+            if m.previous_rekey
+                .as_ref()
+                .is_some_and(|(_, until)| *until <= now)
+            {
+                m.previous_rekey = None;
+            }
             let t = &mut m.timers;
             let (due, later): (Vec<SaRemoval>, Vec<SaRemoval>) =
                 t.removals.drain(..).partition(|r| r.at <= now);
