@@ -7,9 +7,15 @@
 //!   its Working Key Path ends with its tree path, key for key;
 //! - every excluded member, keeping its old path, recovers nothing from any later rekey
 //!   (forward access control), and none of its Key IDs is still in the tree;
+//! - every member that left without a rekey (`free_leaf`), keeping its old path and
+//!   following every rekey it can, holds no key of the tree once the departed paths are
+//!   refreshed, and from then on recovers nothing (RFC 9838 §3.2.1). Refreshes and joins
+//!   with backward access control run with a small WRAP_KEY limit, as the key server's
+//!   KEK changes do (docs/decisions.md L10, L11), so they take several steps;
 //! - a member that joined with backward access control holds no Key ID used in any earlier
 //!   rekey message and cannot process any of them;
-//! - depth <= ceil(log_d(members)) + 1, Key IDs in the tree are unique, member counts agree.
+//! - depth <= ceil(log_d(most members since the last exclusion)) + 1 (leaving does not
+//!   compact), Key IDs in the tree are unique, member counts agree.
 
 use std::collections::HashSet;
 
@@ -24,6 +30,9 @@ const KEYMAT_LEN: usize = 32;
 const RECENT_EXCLUDED: usize = 48;
 /// Earlier rekeys a backward-access-controlled newcomer is run through.
 const RECENT_MESSAGES: usize = 32;
+/// WRAP_KEYs per plan for refreshes and joins with backward access control: small, so the
+/// departed paths take several plans.
+const BUDGET: usize = 24;
 
 /// xorshift64* (Vigna), enough to choose operations reproducibly.
 struct Rng(u64);
@@ -70,6 +79,10 @@ struct Sim {
     keymat: KeyMaterial,
     members: Vec<(LeafId, WorkingKeyPath)>,
     excluded: Vec<WorkingKeyPath>,
+    /// Members that left whose paths are not all refreshed yet: they follow what they can.
+    left: Vec<WorkingKeyPath>,
+    /// Most members since the last exclusion (leaving does not compact the tree).
+    peak: usize,
     history: Vec<Message>,
     /// Every Key ID and KWK ID that appeared in a rekey message.
     used_ids: HashSet<u32>,
@@ -79,6 +92,10 @@ struct Sim {
     rekeys: usize,
     batch_exclusions: usize,
     bac_joins: usize,
+    leaves: usize,
+    refreshes: usize,
+    /// Refreshes of departed paths that took more than one plan (a join's included).
+    split_refreshes: usize,
     max_depth: usize,
     max_members: usize,
 }
@@ -90,6 +107,8 @@ impl Sim {
             keymat: KeyMaterial::random(KEYMAT_LEN).unwrap(),
             members: Vec::new(),
             excluded: Vec::new(),
+            left: Vec::new(),
+            peak: 0,
             history: Vec::new(),
             used_ids: HashSet::new(),
             prev_ids: HashSet::new(),
@@ -97,6 +116,9 @@ impl Sim {
             rekeys: 0,
             batch_exclusions: 0,
             bac_joins: 0,
+            leaves: 0,
+            refreshes: 0,
+            split_refreshes: 0,
             max_depth: 0,
             max_members: 0,
         }
@@ -129,6 +151,10 @@ impl Sim {
             );
             assert_eq!(path.ids(), before);
         }
+        // A member that left follows as long as it can (until its path is refreshed).
+        for path in &mut self.left {
+            let _ = path.apply_rekey(&sa_in, &wraps_in, KWA, None);
+        }
         self.keymat = keymat;
         self.rekeys += 1;
         self.check_paths(true);
@@ -138,7 +164,8 @@ impl Sim {
     }
 
     fn join(&mut self, bac: bool) {
-        let (leaf, plan) = self.tree.join(bac).unwrap();
+        let (leaf, plan) = self.tree.join_undoable(bac, BUDGET).unwrap();
+        let plan = plan.map(|(plan, _)| plan);
         // Messages sent before this join; the rekey made for it carries only what the
         // newcomer receives anyway (the new keying material, keys of its own path).
         let earlier = self.history.len();
@@ -149,7 +176,16 @@ impl Sim {
         };
         if let Some(plan) = plan {
             assert!(bac || plan.is_empty());
+            assert!(plan.wrap_key_count() <= BUDGET);
             self.rekey(&plan);
+        }
+        if bac {
+            // The departed paths the join's plan had no room for, before the newcomer's
+            // registration (the key server's order).
+            if self.tree.departed_count() > 0 {
+                self.split_refreshes += 1;
+            }
+            self.refresh_departed();
         }
         let (sa, mut wraps, leaf_id) = self
             .tree
@@ -210,6 +246,10 @@ impl Sim {
         for leaf in &leaves {
             assert!(!self.tree.is_member(*leaf));
         }
+        // An unlimited exclusion refreshes every departed path and compacts.
+        assert_eq!(self.tree.departed_count(), 0);
+        self.cut_off_leavers();
+        self.peak = self.members.len();
         for path in &self.excluded[self.excluded.len() - count..] {
             for id in path.ids() {
                 assert!(
@@ -220,6 +260,50 @@ impl Sim {
         }
     }
 
+    /// A member leaves without a rekey and keeps its path.
+    fn leave(&mut self, rng: &mut Rng) {
+        let (leaf, path) = self.members.swap_remove(rng.below(self.members.len()));
+        self.tree.free_leaf(leaf).unwrap();
+        assert!(!self.tree.is_member(leaf));
+        self.left.push(path);
+        self.leaves += 1;
+    }
+
+    /// Refreshes the departed paths in plans of at most `BUDGET` WRAP_KEYs (a periodic
+    /// rekey at the key server, docs/decisions.md L10); then every member that left holds
+    /// no key of the tree and joins the excluded ones.
+    fn refresh_departed(&mut self) {
+        let first = self.refreshes;
+        while self.tree.departed_count() > 0 {
+            let before = self.tree.departed_count();
+            let (plan, _) = self.tree.exclude_undoable_within(&[], BUDGET).unwrap();
+            assert!(plan.wrap_key_count() <= BUDGET);
+            assert!(self.tree.departed_count() < before, "no progress");
+            self.rekey(&plan);
+            self.refreshes += 1;
+        }
+        if self.refreshes > first + 1 {
+            self.split_refreshes += 1;
+        }
+        self.cut_off_leavers();
+    }
+
+    /// Once no departed path is left, no key a member that left holds is in the tree.
+    fn cut_off_leavers(&mut self) {
+        if self.tree.departed_count() > 0 {
+            return;
+        }
+        for path in self.left.drain(..) {
+            for id in path.ids() {
+                assert!(
+                    self.tree.key(id).is_none(),
+                    "a member that left still holds key {id}"
+                );
+            }
+            self.excluded.push(path);
+        }
+    }
+
     /// Invariants after an operation; `paths`: also every member's path against the tree.
     fn check(&mut self, paths: bool) {
         let n = self.members.len();
@@ -227,9 +311,11 @@ impl Sim {
         let depth = self.tree.depth();
         self.max_depth = self.max_depth.max(depth);
         self.max_members = self.max_members.max(n);
+        self.peak = self.peak.max(n);
         assert!(
-            depth <= ceil_log(n.max(1), self.tree.degree()) + 1,
-            "depth {depth} for {n} members"
+            depth <= ceil_log(self.peak.max(1), self.tree.degree()) + 1,
+            "depth {depth} for {n} members (at most {} since the last exclusion)",
+            self.peak
         );
         let ids = self.tree.key_ids();
         let unique: HashSet<u32> = ids.iter().copied().collect();
@@ -290,6 +376,14 @@ fn churn(degree: usize, ops: usize, seed: u64) {
         if sim.members.len() < 2 || rng.chance(join_percent) {
             let bac = rng.chance(40);
             sim.join(bac);
+        } else if rng.chance(25) {
+            // One or several members leave.
+            for _ in 0..(1 + rng.below(8)).min(sim.members.len() - 1) {
+                sim.leave(&mut rng);
+            }
+        } else if rng.chance(30) {
+            // A periodic rekey: the departed paths, in steps.
+            sim.refresh_departed();
         } else {
             let n = sim.members.len();
             let count = if rng.chance(85) || n < 4 {
@@ -302,17 +396,21 @@ fn churn(degree: usize, ops: usize, seed: u64) {
         sim.check(op % 4 == 0);
     }
     eprintln!(
-        "d={degree}: {ops} ops, {} members left (max {}), {} excluded, {} rekeys ({} batch, \
-         {} BAC joins), max depth {}",
+        "d={degree}: {ops} ops, {} members left (max {}), {} excluded or gone, {} rekeys ({} \
+         batch, {} BAC joins), {} leaves, {} refresh steps ({} refreshes in several), max \
+         depth {}",
         sim.members.len(),
         sim.max_members,
         sim.excluded.len(),
         sim.rekeys,
         sim.batch_exclusions,
         sim.bac_joins,
+        sim.leaves,
+        sim.refreshes,
+        sim.split_refreshes,
         sim.max_depth
     );
-    assert!(sim.batch_exclusions > 0 && sim.bac_joins > 0);
+    assert!(sim.batch_exclusions > 0 && sim.bac_joins > 0 && sim.leaves > 0);
 }
 
 #[test]
@@ -373,6 +471,40 @@ fn free_leaf_is_refreshed_by_the_next_exclusion() {
             .ct_eq(&keymat));
     }
     sim.check(true);
+}
+
+/// Many members leave at once: the refresh takes several plans of at most `BUDGET`
+/// WRAP_KEYs; members follow each, every leaver (following what it can) ends with no key
+/// of the tree, and the next rekeys are beyond it. A join with backward access control
+/// after more leaves refreshes what its plan has room for and the rest in further plans.
+#[test]
+fn many_leavers_are_cut_off_in_several_plans() {
+    for degree in [2, 3, 4, 8] {
+        let mut sim = Sim::new(degree);
+        let mut rng = Rng(0x5eed + degree as u64);
+        for _ in 0..80 {
+            sim.join(false);
+        }
+        for _ in 0..25 {
+            sim.leave(&mut rng);
+        }
+        sim.check(true);
+        let before = sim.refreshes;
+        sim.refresh_departed();
+        assert!(sim.refreshes > before + 1, "degree {degree}: one plan");
+        assert!(sim.left.is_empty() && sim.excluded.len() == 25);
+        sim.check(true);
+        for _ in 0..25 {
+            sim.leave(&mut rng);
+        }
+        let splits = sim.split_refreshes;
+        sim.join(true);
+        assert!(sim.split_refreshes > splits, "degree {degree}: one plan");
+        assert!(sim.left.is_empty() && sim.excluded.len() == 50);
+        sim.check(true);
+        sim.exclude(&mut rng, 1);
+        sim.check(true);
+    }
 }
 
 /// Growth from an empty tree hands the new top keys to existing members in the next plan.

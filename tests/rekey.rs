@@ -438,9 +438,11 @@ fn large_batch_exclusions_are_split_into_messages_that_fit() {
 }
 
 /// Seeded churn through the whole stack (issue 4): joins (with backward access control),
-/// single and batch exclusions and periodic rekeys. After every rekey each current member
-/// holds exactly the key server's newest KEK and TEKs; every excluded member, still fed
-/// every later message, holds neither (forward access control).
+/// voluntary leaves (GSA_REGISTRATION, RFC 9838 §2.3.2), single and batch exclusions,
+/// forced and periodic rekeys. After every rekey each current member holds exactly the key
+/// server's newest KEK and TEKs; every excluded member and every member that left (it
+/// keeps its keys), still fed every later message, holds neither (forward access control,
+/// §3.2.1; docs/decisions.md L10, L11).
 #[test]
 fn seeded_churn_keeps_members_in_sync_and_excluded_ones_out() {
     let mut c = group_config("churn", None);
@@ -458,10 +460,12 @@ fn seeded_churn_keeps_members_in_sync_and_excluded_ones_out() {
         rng
     };
     let mut current: Vec<Member> = Vec::new();
+    // Excluded members and members that left: both must be cut off by the next rekey.
     let mut excluded: Vec<Member> = Vec::new();
     let mut now = T0;
     let mut serial = 0;
     let mut rekeys = 0;
+    let (mut left, mut periodic) = (0, 0);
     for op in 0..1000 {
         now = now.plus_secs(1);
         let roll = next() % 10;
@@ -515,8 +519,24 @@ fn seeded_churn_keeps_members_in_sync_and_excluded_ones_out() {
             let o = gcks.exclude(&group, &ids, now).unwrap().outputs;
             excluded.extend(out);
             messages(&o).into_iter().cloned().collect()
-        } else {
+        } else if roll == 8 {
+            // A member leaves (and keeps its keys): no message until the next KEK change.
+            let mut m = current.swap_remove((next() % current.len() as u64) as usize);
+            let reason = gikev2::wire::NotifyType::REGISTRATION_FAILED;
+            let req = m.gm.leave_request(&group, reason);
+            let r = gcks.handle_request(&m.at_gcks, ExchangeType::GSA_REGISTRATION, &req, now);
+            assert!(r.notify().is_none() && r.rekeys.is_empty());
+            excluded.push(m);
+            left += 1;
+            Vec::new()
+        } else if next() % 2 == 0 {
             let o = gcks.force_rekey(&group, now).unwrap();
+            messages(&o).into_iter().cloned().collect()
+        } else {
+            // The periodic rekey: time runs on to the next deadline.
+            now = gcks.next_deadline().unwrap();
+            periodic += 1;
+            let o = gcks.on_timeout(now);
             messages(&o).into_iter().cloned().collect()
         };
         if msgs.is_empty() {
@@ -552,8 +572,8 @@ fn seeded_churn_keeps_members_in_sync_and_excluded_ones_out() {
         }
     }
     assert!(
-        rekeys > 400 && excluded.len() > 100,
-        "{rekeys} rekeys, {} excluded",
+        rekeys > 400 && excluded.len() > 100 && left > 40 && periodic > 20,
+        "{rekeys} rekeys, {} excluded or left, {left} left, {periodic} periodic",
         excluded.len()
     );
 }

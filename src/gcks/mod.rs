@@ -18,7 +18,10 @@ pub use config::{
 };
 pub use group::{Group, MemberInfo};
 pub use registration::{GcksEvent, GcksResponse, Outcome};
-pub use rekey::{Exclusion, GcksOutput, NotExcluded, RekeyMessage, MAX_EXCLUDED_PER_MESSAGE};
+pub use rekey::{
+    wrap_key_attribute_len, Exclusion, GcksOutput, NotExcluded, RekeyMessage, KEK_CHANGE_HEADROOM,
+    MAX_EXCLUDED_PER_MESSAGE,
+};
 pub use sag::{supports as sag_supports, RequiredSa};
 pub use sender_id::{Allocation, SenderIdCounter};
 

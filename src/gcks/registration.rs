@@ -385,37 +385,49 @@ impl Gcks {
         let previous_leaf = group.members.get(&ctx.peer).and_then(|m| m.leaf);
         let mut rekeys = early_rekeys;
         let mut new_leaf = None;
+        let budget = group.wrap_key_budget();
         let leaf = match (previous_leaf, group.lkh.as_mut()) {
             (Some(l), _) => Some(l),
             (None, Some(tree)) => {
                 let backward = group.config.rekey_behaviour.backward_access_control
                     && !group.members.is_empty();
-                match tree.join(backward) {
-                    Ok((leaf, plan)) => {
+                match tree.join_undoable(backward, budget) {
+                    Ok((leaf, planned)) => {
                         new_leaf = Some(leaf);
-                        if let Some(plan) = plan {
-                            // Backward access control: new KEK for the existing members,
-                            // then new TEKs under it, before the newcomer gets anything.
-                            let changed = group
-                                .change_kek(Some(plan), false, &spi_taken_now, now)
-                                .and_then(|msgs| {
-                                    rekeys.extend(msgs);
-                                    group.follow_with_teks(&spi_taken_now, now)
-                                });
-                            match changed {
-                                Ok(msg) => rekeys.push(msg),
+                        if let Some((plan, undo)) = planned {
+                            // Backward access control: new KEK for the existing members (the
+                            // plan also cuts off members that left, docs/decisions.md L11),
+                            // then the KEK changes for those the plan had no room for, then
+                            // new TEKs, before the newcomer gets anything.
+                            match group.change_kek_undoable(
+                                Some(plan),
+                                Some(undo),
+                                &spi_taken_now,
+                                now,
+                            ) {
+                                Ok(msgs) => rekeys.extend(msgs),
                                 Err(e) => {
-                                    if let Some(t) = group.lkh.as_mut() {
-                                        let _ = t.free_leaf(leaf);
-                                    }
-                                    // A KEK change that went through is still sent
-                                    // (docs/decisions.md K17); the newcomer must not get
-                                    // the TEKs it was to miss, so it is refused.
+                                    // Undone: the tree is as the members hold it, and the
+                                    // newcomer's leaf is free again.
                                     let mut r = internal(&req.group, e);
                                     r.events = events;
                                     r.rekeys = rekeys;
                                     return r;
                                 }
+                            }
+                            let (msgs, error) = group.follow_with_teks(&spi_taken_now, now);
+                            rekeys.extend(msgs);
+                            if let Some(e) = error {
+                                if let Some(t) = group.lkh.as_mut() {
+                                    let _ = t.free_leaf(leaf);
+                                }
+                                // A KEK change that went through is still sent
+                                // (docs/decisions.md K17); the newcomer must not get the
+                                // TEKs it was to miss, so it is refused.
+                                let mut r = internal(&req.group, e);
+                                r.events = events;
+                                r.rekeys = rekeys;
+                                return r;
                             }
                         }
                         Some(leaf)
@@ -423,6 +435,7 @@ impl Gcks {
                     Err(e) => {
                         let mut r = internal(&req.group, e.into());
                         r.events = events;
+                        r.rekeys = rekeys;
                         return r;
                     }
                 }

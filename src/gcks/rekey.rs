@@ -3,10 +3,11 @@
 //! exclusion with forward access control, periodic rekeys before lifetimes end,
 //! retransmission, GSA_INBAND_REKEY content, and the timers that drive them.
 //!
-//! Forward access control (§3.2.1): a message that changes membership carries only the
-//! new KEK; the new TEKs follow in a second message under the new KEK. A periodic rekey,
-//! with no membership change, carries the new KEK and the new TEKs together, so policy
-//! never changes without a new KEK.
+//! Forward access control (§3.2.1): a message that changes the KEK carries only the new
+//! KEK; the new TEKs follow in a second message under the new KEK (docs/decisions.md K6),
+//! also for periodic rekeys, since members may have left since the last one. Each KEK
+//! change fits one KD payload: members that left are cut off in as many KEK changes as
+//! their paths need, all before the TEKs (L10).
 
 use super::config::GcAuth;
 use super::group::{wire_key, DataSa, Group, RekeySa};
@@ -16,7 +17,7 @@ use crate::crypto::sk::SkProtector;
 use crate::gsa_rekey::{self, Authenticator};
 use crate::identity::{GroupId, Identity};
 use crate::ike_sa::IkeSaContext;
-use crate::lkh::{LeafId, RekeyPlan};
+use crate::lkh::{ExclusionUndo, LeafId, RekeyPlan};
 use crate::suite::integ_key_len;
 use crate::time::Time;
 use crate::wire::{
@@ -100,6 +101,25 @@ pub struct NotExcluded {
 
 /// Most members excluded by one KEK-change message (a KD payload holds 64 KiB).
 pub const MAX_EXCLUDED_PER_MESSAGE: usize = 32;
+
+/// Octets a KEK-change GSA_REKEY may need besides its WRAP_KEY attributes (RFC 9838
+/// §2.4.1, docs/decisions.md L10): IKE header (28), SK payload header, IV, padding and ICV
+/// (at most 72), AUTH with an RFC 7427 signature (about 600 with RSA-4096), the GSA
+/// payload with the Rekey SA policy (about 150), and the KD payload with its Group Key Bag
+/// of up to 8 SA_KEYs (at most 1,300). The largest this key server builds (AES-CBC-256 with
+/// HMAC-SHA2-512-256, RSA-4096, degree 8) measures 2,000 octets: unit test
+/// `a_kek_change_within_the_budget_fits_one_datagram`.
+pub const KEK_CHANGE_HEADROOM: usize = 4096;
+
+/// Octets of an RFC 7383 fragment spent on anything but the message (IKE header 28,
+/// SKF header 8, IV, padding and ICV), at most.
+const FRAGMENT_OVERHEAD: usize = 128;
+
+/// Octets of one WRAP_KEY attribute (RFC 9838 §4.5.3.1, §4.5.4): attribute header (4),
+/// Key ID and KWK ID (8), and the RFC 5649 output for a key of `key_len` octets.
+pub const fn wrap_key_attribute_len(key_len: usize) -> usize {
+    4 + WrappedKey::HEADER_LEN + crate::crypto::keywrap::wrapped_len(key_len)
+}
 
 /// A message with copies still to send.
 #[derive(Clone, Debug)]
@@ -424,24 +444,65 @@ impl Group {
         Ok(vec![message])
     }
 
+    /// Most WRAP_KEYs one KEK change carries (RFC 9838 §4.5, docs/decisions.md L10): its
+    /// GSA_REKEY must fit one datagram of [`gsa_rekey::MAX_DATAGRAM_LEN`] octets (so its
+    /// KD payload stays below 65,535 octets) or, while every member negotiated IKEv2
+    /// fragmentation, 64 fragments of `fragment_size` (§2.4.1.2), less
+    /// [`KEK_CHANGE_HEADROOM`] for the rest of the message. 1,180 WRAP_KEYs of 32-octet
+    /// keys (52 octets each) without fragmentation.
+    pub fn wrap_key_budget(&self) -> usize {
+        let Some(r) = self.config.rekey.as_ref() else {
+            return usize::MAX;
+        };
+        let whole = gsa_rekey::MAX_DATAGRAM_LEN;
+        let room = match self
+            .config
+            .rekey_behaviour
+            .fragment_size
+            .filter(|_| self.members_without_fragmentation() == 0)
+        {
+            Some(f) => whole.min(
+                usize::from(gsa_rekey::MAX_FRAGMENTS)
+                    .saturating_mul(f.min(whole).saturating_sub(FRAGMENT_OVERHEAD)),
+            ),
+            None => whole,
+        };
+        room.saturating_sub(KEK_CHANGE_HEADROOM) / wrap_key_attribute_len(r.kwa.kwk_len())
+    }
+
     /// A KEK change that excludes `leaves` from the key tree (RFC 9838 §3.2, Appendix
-    /// A.4), or with no leaves refreshes the paths of members that left and hands out the
-    /// nodes the tree grew: it happens completely (tree, Rekey SA, Message ID,
-    /// retransmissions) or, on error, not at all. The caller commits the membership
-    /// change only on success.
+    /// A.4) and refreshes the paths of as many members that left as fit one KD payload
+    /// ([`Group::wrap_key_budget`]), or with no leaves refreshes at least one such path
+    /// and hands out the nodes the tree grew: it happens completely (tree, Rekey SA,
+    /// Message ID, retransmissions) or, on error, not at all. The caller commits the
+    /// membership change only on success.
     pub(crate) fn change_kek_excluding(
         &mut self,
         leaves: &[LeafId],
         in_use: &dyn Fn(&[u8]) -> bool,
         now: Time,
     ) -> Result<Vec<RekeyMessage>, GcksError> {
+        let budget = self.wrap_key_budget();
         let (plan, undo) = match self.lkh.as_mut() {
             Some(tree) => {
-                let (plan, undo) = tree.exclude_undoable(leaves)?;
+                let (plan, undo) = tree.exclude_undoable_within(leaves, budget)?;
                 (Some(plan), Some(undo))
             }
             None => (None, None),
         };
+        self.change_kek_undoable(plan, undo, in_use, now)
+    }
+
+    /// [`Group::change_kek`] for a plan the key tree already made: if the KEK change
+    /// fails, `undo` puts the tree back to the keys the members hold (L9), so nothing
+    /// changed.
+    pub(crate) fn change_kek_undoable(
+        &mut self,
+        plan: Option<RekeyPlan>,
+        undo: Option<ExclusionUndo>,
+        in_use: &dyn Fn(&[u8]) -> bool,
+        now: Time,
+    ) -> Result<Vec<RekeyMessage>, GcksError> {
         match self.change_kek(plan, false, in_use, now) {
             Ok(messages) => Ok(messages),
             Err(e) => {
@@ -456,33 +517,48 @@ impl Group {
         }
     }
 
-    /// The new Data-Security SAs that follow a KEK change, under the new KEK (RFC 9838
-    /// §3.2.1). On failure they are owed: [`Gcks::on_timeout`] tries again every 5 s, and
-    /// the caller still sends the KEK change.
+    /// What must follow a KEK change before the members may use new Data-Security SAs
+    /// (RFC 9838 §3.2.1): first a KEK change of its own for each budget's worth of
+    /// members that left and still hold the current KEK (their paths did not fit the
+    /// earlier changes, docs/decisions.md L10), then the new TEKs under the last new KEK.
+    ///
+    /// Returns the messages built, in order (they must be sent, also on failure), and the
+    /// error that stopped it: the TEKs are then owed, and [`Gcks::on_timeout`] tries again
+    /// (departed paths first) every 5 s (K17).
     pub(crate) fn follow_with_teks(
         &mut self,
         in_use: &dyn Fn(&[u8]) -> bool,
         now: Time,
-    ) -> Result<RekeyMessage, GcksError> {
+    ) -> (Vec<RekeyMessage>, Option<GcksError>) {
+        let mut messages = Vec::new();
+        while self.lkh.as_ref().is_some_and(|t| t.departed_count() > 0) {
+            match self.change_kek_excluding(&[], in_use, now) {
+                Ok(m) => messages.extend(m),
+                Err(e) => return (messages, Some(self.owe_teks(e, now))),
+            }
+        }
         let kek = self.rekey_sa.as_ref().map(|r| r.spi.to_vec());
         let taken = |s: &[u8]| in_use(s) || kek.as_deref() == Some(s);
         match self.change_teks(&taken, now) {
             Ok(message) => {
                 self.teks_owed = false;
-                Ok(message)
+                messages.push(message);
+                (messages, None)
             }
-            Err(e) => {
-                self.teks_owed = true;
-                self.rekey_retry_at = Some(now.plus_secs(5));
-                log::error!(
-                    "group {}: new Data-Security SAs after the KEK change failed: {e}; \
-                     members that left can read group traffic until they are sent (retry \
-                     in 5 s)",
-                    self.config.id
-                );
-                Err(e)
-            }
+            Err(e) => (messages, Some(self.owe_teks(e, now))),
         }
+    }
+
+    /// Notes that the new TEKs are owed after `e` (K17) and returns `e`.
+    fn owe_teks(&mut self, e: GcksError, now: Time) -> GcksError {
+        self.teks_owed = true;
+        self.rekey_retry_at = Some(now.plus_secs(5));
+        log::error!(
+            "group {}: new Data-Security SAs after the KEK change failed: {e}; members that \
+             left can read group traffic until they are sent (retry in 5 s)",
+            self.config.id
+        );
+        e
     }
 
     /// Installs `teks` in a group without a Rekey SA and names the members whose IKE SAs
@@ -707,10 +783,11 @@ impl Gcks {
         }
         // The new TEKs once, under the last new KEK: whoever was excluded must not read
         // them (§3.2.1).
-        match g.follow_with_teks(&in_use, now) {
-            Ok(m) => done.outputs.push(GcksOutput::Multicast(m)),
-            Err(e) => done.teks_deferred = Some(e),
-        }
+        // Members that left and did not fit the chunks are cut off first (L10).
+        let (messages, error) = g.follow_with_teks(&in_use, now);
+        done.outputs
+            .extend(messages.into_iter().map(GcksOutput::Multicast));
+        done.teks_deferred = error;
         log::info!("group {group}: excluded {} member(s)", done.excluded.len());
         Ok(done)
     }
@@ -798,10 +875,11 @@ impl Gcks {
             } else if g.teks_owed && may_retry {
                 // The new TEKs a KEK change still owes (§3.2.1); a failure logs and sets
                 // the next try.
-                if let Ok(m) = g.follow_with_teks(&in_use, now) {
+                let (messages, error) = g.follow_with_teks(&in_use, now);
+                if error.is_none() {
                     g.rekey_retry_at = None;
-                    out.push(GcksOutput::Multicast(m));
                 }
+                out.extend(messages.into_iter().map(GcksOutput::Multicast));
             }
             for p in g.retransmit.iter_mut().filter(|p| p.next_at <= now) {
                 out.push(GcksOutput::Multicast(p.message.clone()));
@@ -845,18 +923,14 @@ fn rekey_group(
 ) -> Result<Vec<GcksOutput>, GcksError> {
     if g.rekey_sa.is_some() {
         // A new KEK first (the plan also refreshes the paths of members that left and hands
-        // out the keys of nodes the tree grew), then the new TEKs under it: whoever left
-        // since the last rekey must not read them (§3.2.1, docs/decisions.md K6). If only
-        // the TEKs fail, the KEK change still goes out and the TEKs are owed (K15).
-        let mut out: Vec<GcksOutput> = g
-            .change_kek_excluding(&[], in_use, now)?
-            .into_iter()
-            .map(GcksOutput::Multicast)
-            .collect();
-        if let Ok(m) = g.follow_with_teks(in_use, now) {
-            out.push(GcksOutput::Multicast(m));
-        }
-        return Ok(out);
+        // out the keys of nodes the tree grew), more KEK changes while members that left
+        // still hold the KEK (one KD payload each, docs/decisions.md L10), then the new
+        // TEKs under the last one: whoever left since the last rekey must not read them
+        // (§3.2.1, K6). If a later step fails, what was built still goes out and the TEKs
+        // are owed (K17).
+        let mut messages = g.change_kek_excluding(&[], in_use, now)?;
+        messages.extend(g.follow_with_teks(in_use, now).0);
+        return Ok(messages.into_iter().map(GcksOutput::Multicast).collect());
     }
     let teks = g.new_data_sas(now, in_use)?;
     Ok(vec![g.install_inband(teks)])
@@ -896,6 +970,90 @@ mod tests {
         c.authorized = vec![IdentityPattern::Any];
         c.rekey_behaviour.retransmissions = 0;
         c
+    }
+
+    /// [`KEK_CHANGE_HEADROOM`] covers everything but the WRAP_KEYs of the largest KEK
+    /// change this key server builds: AES-CBC-256 with HMAC-SHA2-512-256 (the longest
+    /// Rekey SA KEYMAT, padding and ICV), an RSA-4096 signature, 8 SA_KEYs (degree 8) and
+    /// a full budget of WRAP_KEYs still go in one datagram (docs/decisions.md L10).
+    #[test]
+    fn a_kek_change_within_the_budget_fits_one_datagram() {
+        use crate::crypto::keywrap::wrapped_len;
+        use crate::crypto::sign::{SignatureAlg, SigningKey};
+        use crate::wire::IntegId;
+        let rsa = openssl::rsa::Rsa::generate(4096).unwrap();
+        let der = openssl::pkey::PKey::from_rsa(rsa)
+            .unwrap()
+            .private_key_to_pkcs8()
+            .unwrap();
+        let key = SigningKey::from_pkcs8_der(SignatureAlg::RsaPssSha256, &der).unwrap();
+        let mut c = config();
+        let r = c.rekey.as_mut().unwrap();
+        r.encr = EncrSpec::with_bits(EncrId::ENCR_AES_CBC, 256);
+        r.integ = Some(IntegId::AUTH_HMAC_SHA2_512_256);
+        r.auth = GcAuth::Signature(key);
+        c.rekey_behaviour.lkh_degree = 8;
+        let t0 = Time::from_secs(100);
+        let mut gcks = Gcks::new();
+        gcks.add_group(c, t0).unwrap();
+        let g = gcks.groups.get_mut(&Identity::key_id("owed")).unwrap();
+        let budget = g.wrap_key_budget();
+        assert_eq!(wrap_key_attribute_len(32), 52);
+        assert_eq!(budget, 1_180);
+        let fresh = g.new_rekey_sa(t0, &|_| false).unwrap().unwrap();
+        assert_eq!(fresh.keymat.as_bytes().len(), 128);
+        let sa_len = wrapped_len(fresh.keymat.as_bytes().len());
+        let sa_keys = (0..8)
+            .map(|i| {
+                GroupKeyBagAttr::SaKey(WrappedKey {
+                    key_id: 0,
+                    kwk_id: u32::MAX - i,
+                    encrypted: vec![0xa5; sa_len],
+                })
+            })
+            .collect();
+        let wraps = (0..budget as u32)
+            .map(|i| {
+                MemberKeyBagAttr::WrapKey(WrappedKey {
+                    key_id: u32::MAX - i,
+                    kwk_id: i + 1,
+                    encrypted: vec![0x5a; wrapped_len(32)],
+                })
+            })
+            .collect();
+        let inner = vec![
+            Payload::new(PayloadBody::Gsa(GsaPayload {
+                policies: g.kek_policy(&fresh, t0).into_iter().collect(),
+            })),
+            Payload::new(PayloadBody::Kd(KdPayload {
+                bags: vec![
+                    KeyBag::Group(GroupKeyBag {
+                        protocol: ProtocolId::GIKE_UPDATE,
+                        spi: fresh.spi.to_vec(),
+                        attributes: sa_keys,
+                    }),
+                    KeyBag::Member(MemberKeyBag {
+                        reserved: 0,
+                        attributes: wraps,
+                    }),
+                ],
+            })),
+        ];
+        let m = g.send(inner, t0).unwrap();
+        let [whole] = m.datagrams.as_slice() else {
+            panic!("{} datagrams", m.datagrams.len())
+        };
+        let rest = whole.len() - budget * 52;
+        assert!(
+            whole.len() <= gsa_rekey::MAX_DATAGRAM_LEN,
+            "{}",
+            whole.len()
+        );
+        // 2,000 octets: room left for a larger signature (RSA-8192 adds 512).
+        assert!(
+            rest + 1024 <= KEK_CHANGE_HEADROOM,
+            "{rest} octets besides the WRAP_KEYs"
+        );
     }
 
     /// New TEKs a KEK change still owes (its follow-up failed, docs/decisions.md K15) are

@@ -7,6 +7,7 @@
 
 use std::cmp::Reverse;
 
+use super::budget::Affected;
 use super::plan::RekeyPlan;
 use super::storage::{Level, Pos};
 use super::tree::{ceil_div, ceil_log, level_lengths, LeafId, LkhTree, MAX_MEMBERS};
@@ -38,12 +39,35 @@ impl LkhTree {
     /// (fresh keys, fresh Key IDs) and the returned plan gives the new keys, and a new Rekey
     /// SA keying material, to the existing members. Send it (GSA_REKEY) before the
     /// registration response: the newcomer then holds no key any earlier rekey message was
-    /// wrapped under (backward access control, RFC 9838 §3.2). The plan is `None` when no
-    /// other member needs anything.
+    /// wrapped under (backward access control, RFC 9838 §3.2). The same plan refreshes the
+    /// paths of members that left with [`LkhTree::free_leaf`]: they still hold the keys
+    /// above their old leaves, some of which the plan wraps the new Rekey SA keying
+    /// material under (forward access control, §3.2.1). The plan is `None` when no other
+    /// member needs anything.
     pub fn join(
         &mut self,
         backward_access_control: bool,
     ) -> Result<(LeafId, Option<RekeyPlan>), LkhError> {
+        let (leaf, plan) = self.join_undoable(backward_access_control, usize::MAX)?;
+        Ok((leaf, plan.map(|(plan, _)| plan)))
+    }
+
+    /// [`LkhTree::join`] for a key server whose GSA_REKEY carrying the backward access
+    /// control plan may still fail (RFC 9838 §2.4.1), with that plan limited to one KD
+    /// payload (§4.5, docs/decisions.md L10, L11).
+    ///
+    /// The newcomer's path always goes in; departed paths are refreshed, leftmost first,
+    /// while the plan stays within `max_wrap_keys` WRAP_KEYs, and the others stay for the
+    /// next plan ([`LkhTree::departed_count`]): the caller refreshes them in KEK changes of
+    /// their own before any new Data-Security SA. With the plan comes an
+    /// [`ExclusionUndo`]: [`LkhTree::undo_exclusion`] puts back every key the plan
+    /// replaced and the lists it took, and vacates the newcomer's leaf (the tree keeps any
+    /// node the join added, unused), so the members still hold every key of their paths.
+    pub fn join_undoable(
+        &mut self,
+        backward_access_control: bool,
+        max_wrap_keys: usize,
+    ) -> Result<(LeafId, Option<(RekeyPlan, ExclusionUndo)>), LkhError> {
         if self.member_count >= MAX_MEMBERS {
             return Err(LkhError::TooManyMembers { max: MAX_MEMBERS });
         }
@@ -76,22 +100,48 @@ impl LkhTree {
             }
             _ => (false, Vec::new()),
         };
-        let new_depth = h.max(1) + usize::from(grow);
         let fresh_nodes = usize::from(grow)
             + append_at.iter().filter(|&&a| a).count()
             + usize::from(matches!(slot, Slot::Vacant(_)));
-        // Backward access control replaces the ancestors that existed before this call.
-        let old_ancestors = if backward_access_control {
-            (1..new_depth)
-                .filter(|&l| !append_at.get(l).copied().unwrap_or(false))
-                .count()
-        } else {
-            0
+        let idx = match slot {
+            Slot::Vacant(p) | Slot::Prebuilt(p) => p,
+            Slot::Append => leaf_len as u32,
         };
-        self.check_ids(fresh_nodes + old_ancestors)?;
-        let keys = self.random_keys(fresh_nodes + old_ancestors)?;
-        let mut keys = keys.chunks_exact(self.key_len);
-        let mut next_key = || keys.next().unwrap_or(&[]);
+        // Backward access control replaces the newcomer's ancestors that exist before this
+        // call (the appended ones are new) and the paths of as many departed members as
+        // fit; the plan also announces the nodes growth added, the new top node included.
+        let (replaced, departed_left) = if backward_access_control {
+            let top_cost = self
+                .levels
+                .last()
+                .map_or(0, |l| l.members.iter().filter(|&&m| m > 0).count());
+            let pending_cost: usize = self
+                .pending
+                .iter()
+                .filter_map(|&id| self.index.get(id))
+                .map(|pos| self.wrap_cost(pos, false))
+                .sum::<usize>()
+                + if grow { top_cost } else { 0 };
+            let mut chosen = Affected::new(h);
+            chosen.wraps = pending_cost;
+            self.affect_path(&mut chosen, idx, false);
+            let (_, left) = self.choose_departed(&mut chosen, max_wrap_keys, false);
+            let mut replaced = Vec::new();
+            for (level, idxs) in chosen.into_sorted().into_iter().enumerate().rev() {
+                replaced.extend(idxs.into_iter().map(|idx| Pos {
+                    level: level as u8,
+                    idx,
+                }));
+            }
+            (replaced, Some(left))
+        } else {
+            (Vec::new(), None)
+        };
+        self.check_ids(fresh_nodes + replaced.len())?;
+        let keys = self.random_keys(fresh_nodes + replaced.len())?;
+        let (fresh_keys, replace_keys) = keys.split_at(fresh_nodes * self.key_len);
+        let mut fresh_keys = fresh_keys.chunks_exact(self.key_len);
+        let mut next_key = || fresh_keys.next().unwrap_or(&[]);
 
         // ----- from here on nothing fails -----
         let key_len = self.key_len;
@@ -126,55 +176,48 @@ impl LkhTree {
                 );
             }
         }
-        let idx = match slot {
+        match slot {
             Slot::Vacant(p) => {
                 self.holes.pop();
                 self.replace_node(Pos { level: 0, idx: p }, next_key());
-                p
             }
-            Slot::Prebuilt(p) => {
-                self.cursor = p + 1;
-                p
-            }
-            Slot::Append => {
-                let p = leaf_len as u32;
-                self.cursor = p + 1;
-                p
-            }
-        };
+            Slot::Prebuilt(_) | Slot::Append => self.cursor = idx + 1,
+        }
         let leaf = LeafId(self.id_at(Pos { level: 0, idx }));
-
-        let plan = if backward_access_control {
-            let mut replaced = Vec::with_capacity(old_ancestors);
-            let ancestors: Vec<Pos> = self.ancestors(idx).collect();
-            for pos in ancestors.into_iter().rev() {
-                if !append_at
-                    .get(usize::from(pos.level))
-                    .copied()
-                    .unwrap_or(false)
-                {
-                    self.replace_node(pos, next_key());
-                    replaced.push(pos);
-                }
-            }
-            let pending = std::mem::take(&mut self.pending);
-            let plan = self.build_plan(&replaced, &pending);
-            self.cache.maybe_sweep(&self.index);
-            (!plan.is_empty()).then_some(plan)
-        } else {
-            None
-        };
         self.add_members(idx, 1);
         self.member_count += 1;
+
+        let mut planned = match departed_left {
+            Some(left) => {
+                // The plan is for the members already there: the newcomer's leaf counts for
+                // no KWK and no SA_KEY.
+                let mut undo = ExclusionUndo::record(self, replaced.clone());
+                undo.joined = Some(idx);
+                for (pos, key) in replaced.iter().zip(replace_keys.chunks_exact(key_len)) {
+                    self.replace_node(*pos, key);
+                }
+                let pending = std::mem::take(&mut self.pending);
+                let plan = self.build_plan(&replaced, &pending, Some(idx));
+                undo.pending = pending;
+                undo.departed = std::mem::replace(&mut self.departed, left);
+                self.cache.maybe_sweep(&self.index);
+                Some((plan, undo))
+            }
+            None => None,
+        };
         self.changes += 1;
+        if let Some((_, undo)) = planned.as_mut() {
+            undo.seal(self);
+        }
         log::debug!(
-            "LKH join: leaf {} at depth {}, {} members, rekey plan: {}",
+            "LKH join: leaf {} at depth {}, {} members, rekey plan: {} ({} departed left)",
             leaf.0,
             self.levels.len(),
             self.member_count,
-            plan.as_ref().map_or(0, RekeyPlan::wrap_count)
+            planned.as_ref().map_or(0, |(p, _)| p.wrap_count()),
+            self.departed.len()
         );
-        Ok((leaf, plan))
+        Ok((leaf, planned.filter(|(plan, _)| !plan.is_empty())))
     }
 
     /// Excludes `leaves` (one member or a batch) in one rekey (RFC 9838 §2.4.1, Appendix
@@ -218,6 +261,24 @@ impl LkhTree {
         &mut self,
         leaves: &[LeafId],
     ) -> Result<(RekeyPlan, ExclusionUndo), LkhError> {
+        self.exclude_undoable_within(leaves, usize::MAX)
+    }
+
+    /// [`LkhTree::exclude_undoable`] for a plan that must fit one KD payload (RFC 9838
+    /// §4.5): the plan carries at most `max_wrap_keys` WRAP_KEYs, unless the excluded
+    /// members' paths alone need more (docs/decisions.md L10).
+    ///
+    /// The excluded members' paths always go in. Paths of members that left without a
+    /// rekey ([`LkhTree::free_leaf`]) are refreshed, leftmost first, as far as the limit
+    /// allows; the others stay for the next plan ([`LkhTree::departed_count`]), so the
+    /// caller sends further KEK changes before any new Data-Security SA (§3.2.1). With no
+    /// excluded member at least one departed path is refreshed, so repeated calls finish.
+    /// A compaction that would not fit is left for a later exclusion.
+    pub fn exclude_undoable_within(
+        &mut self,
+        leaves: &[LeafId],
+        max_wrap_keys: usize,
+    ) -> Result<(RekeyPlan, ExclusionUndo), LkhError> {
         let mut excluded = Vec::with_capacity(leaves.len());
         for &leaf in leaves {
             excluded.push(self.occupied_leaf(leaf)?);
@@ -227,7 +288,7 @@ impl LkhTree {
         let d = u64::from(self.degree);
         let h = self.levels.len();
         let remaining = self.member_count - excluded.len() as u32;
-        let compact = h > 0
+        let mut compact = h > 0
             && (remaining == 0 || h > ceil_log(u64::from(remaining), d) + 1)
             && !excluded.is_empty();
 
@@ -249,25 +310,25 @@ impl LkhTree {
             moves = sources.zip(holes).collect();
         }
 
-        // Nodes whose keys an excluded, departed or moved member knows: the ancestors of
-        // every leaf concerned, per level.
-        let mut affected: Vec<Vec<u32>> = vec![Vec::new(); h];
-        let touched = excluded
-            .iter()
-            .chain(self.departed.iter())
-            .copied()
-            .chain(moves.iter().flat_map(|&(s, t)| [s, t]));
-        for leaf in touched {
-            for pos in self.ancestors(leaf) {
-                if let Some(v) = affected.get_mut(usize::from(pos.level)) {
-                    v.push(pos.idx);
-                }
-            }
+        // Nodes whose keys an excluded, moved or departed member knows: the ancestors of
+        // every leaf concerned. Excluded and moved leaves first (a compaction that does
+        // not fit the limit is dropped), then as many departed leaves as fit.
+        let pending_cost = |any_child: bool| -> usize {
+            self.pending
+                .iter()
+                .filter_map(|&id| self.index.get(id))
+                .map(|pos| self.wrap_cost(pos, any_child))
+                .sum()
+        };
+        let mut chosen = self.affected_by(&excluded, &moves, compact, pending_cost(compact));
+        if compact && chosen.wraps > max_wrap_keys {
+            compact = false;
+            moves.clear();
+            chosen = self.affected_by(&excluded, &moves, false, pending_cost(false));
         }
-        for v in affected.iter_mut() {
-            v.sort_unstable();
-            v.dedup();
-        }
+        let (departed, departed_left) =
+            self.choose_departed(&mut chosen, max_wrap_keys, excluded.is_empty());
+        let affected = chosen.into_sorted();
 
         // The shape after this rekey.
         let new_lens: Vec<u64> = if compact {
@@ -328,19 +389,22 @@ impl LkhTree {
             self.holes.extend(excluded.iter().map(|&i| Reverse(i)));
             undo.holes = HolesBefore::Without(excluded.clone());
         }
-        undo.departed = std::mem::take(&mut self.departed);
+        undo.departed = std::mem::replace(&mut self.departed, departed_left);
         for (pos, key) in replaced.iter().zip(keys.chunks_exact(self.key_len)) {
             self.replace_node(*pos, key);
         }
         let pending = std::mem::take(&mut self.pending);
-        let plan = self.build_plan(&replaced, &pending);
+        let plan = self.build_plan(&replaced, &pending, None);
         undo.pending = pending;
         self.cache.maybe_sweep(&self.index);
         self.changes += 1;
         undo.seal(self);
         log::debug!(
-            "LKH exclude: {} leaves, {} moved, {} keys replaced, {} wraps; {} members, depth {}",
+            "LKH exclude: {} leaves, {} departed refreshed ({} left), {} moved, {} keys \
+             replaced, {} wraps; {} members, depth {}",
             excluded.len(),
+            departed.len(),
+            self.departed.len(),
             moves.len(),
             replaced.len(),
             plan.wrap_count(),
@@ -350,12 +414,36 @@ impl LkhTree {
         Ok((plan, undo))
     }
 
+    /// The nodes above the `excluded` and moved leaves, with an upper bound on the
+    /// WRAP_KEYs of a plan replacing them plus `extra` (the nodes it announces).
+    fn affected_by(
+        &self,
+        excluded: &[u32],
+        moves: &[(u32, u32)],
+        compact: bool,
+        extra: usize,
+    ) -> Affected {
+        let mut a = Affected::new(self.levels.len());
+        a.wraps = extra;
+        let leaves = excluded
+            .iter()
+            .copied()
+            .chain(moves.iter().flat_map(|&(s, t)| [s, t]));
+        for leaf in leaves {
+            self.affect_path(&mut a, leaf, compact);
+        }
+        a
+    }
+
     /// Frees a member's leaf *without* a rekey (for example a member that left, RFC 9838
     /// §2.3.2, when the group does not enforce forward access control at once).
     ///
     /// The departed member still holds the keys on its old path, and therefore can read
-    /// every rekey until the next [`LkhTree::exclude`], which replaces those keys too (its
-    /// plan includes the departed paths). The leaf is reused by the next join.
+    /// every rekey until a plan replaces those keys too: the next [`LkhTree::exclude`],
+    /// join with backward access control or refresh (`exclude(&[])`). A limited plan
+    /// ([`LkhTree::exclude_undoable_within`]) may leave it to a later one, so the key
+    /// server sends plans until [`LkhTree::departed_count`] is 0 before new Data-Security
+    /// SAs (RFC 9838 §3.2.1). The leaf is reused by the next join.
     pub fn free_leaf(&mut self, leaf: LeafId) -> Result<(), LkhError> {
         let idx = self.occupied_leaf(leaf)?;
         self.clear_leaf(idx);

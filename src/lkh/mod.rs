@@ -52,16 +52,28 @@
 //!   `ceil(log_d(members))` compacts it in the same rekey: the rightmost members move into
 //!   the leftmost free leaves (keeping their leaf key and [`LeafId`]), every node above their
 //!   old and new positions gets a new key, and emptied levels and subtrees are dropped. A
-//!   member's stale prefix is replaced by the next chain it follows (§4.2 step 4).
+//!   member's stale prefix is replaced by the next chain it follows (§4.2 step 4). A
+//!   limited plan ([`LkhTree::exclude_undoable_within`]) leaves a compaction that does not
+//!   fit to a later exclusion.
 //! - **Forward access control.** An exclusion replaces every node above an excluded leaf,
 //!   also nodes left without members, and wraps only under keys no excluded member holds
-//!   (never GSK_w, KWK ID 0). Invariant: every key a current or former member may know is
-//!   either retired or on the path of that member's current leaf; relocation keeps this by
-//!   replacing the nodes above the old position too.
-//! - **Undo.** An exclusion whose GSA_REKEY cannot be built is undone
-//!   ([`LkhTree::exclude_undoable`], [`LkhTree::undo_exclusion`]): the members never saw
-//!   its plan, so the tree must go back to the keys they hold. It keeps before-images of
-//!   the few nodes it changes (about one key copy each), not a copy of the tree.
+//!   (never GSK_w, KWK ID 0). A member that leaves without a rekey
+//!   ([`LkhTree::free_leaf`]) is cut off by the plans that refresh its old path: every
+//!   exclusion, join with backward access control or refresh takes departed paths.
+//!   Invariant: every key a current or former member may know is retired, on the path of
+//!   that member's current leaf, or above a departed leaf still to be refreshed
+//!   ([`LkhTree::departed_count`]); relocation keeps this by replacing the nodes above the
+//!   old position too.
+//! - **Plan size.** A plan's WRAP_KEYs travel in one KD payload (at most 65,535 octets), so
+//!   the key server limits each plan ([`LkhTree::exclude_undoable_within`],
+//!   [`LkhTree::join_undoable`]): the excluded members' or newcomer's path always goes in,
+//!   departed paths (leftmost first) as far as the limit allows, and the rest go in later
+//!   plans, each sent before any new Data-Security SA (docs/decisions.md L10).
+//! - **Undo.** An exclusion (or a join with backward access control) whose GSA_REKEY
+//!   cannot be built is undone ([`LkhTree::exclude_undoable`], [`LkhTree::undo_exclusion`]):
+//!   the members never saw its plan, so the tree must go back to the keys they hold. It
+//!   keeps before-images of the few nodes it changes (about one key copy each), not a copy
+//!   of the tree.
 //! - **Order of wraps.** Sorted by (Key ID, KWK ID); see `plan.rs`. Reproduces Appendix A.4.
 //! - **Memory.** Flat per-level arrays with `u32` indices: Key ID (4 octets), member count
 //!   (4) and the key (`key_len` octets, packed in a zeroizing arena) per node, plus a sorted
@@ -72,6 +84,7 @@
 //!   (KWK ID 0) use the IKE SA's algorithm. The tree's key length is that algorithm's KWK
 //!   length.
 
+mod budget;
 mod error;
 mod membership;
 mod path;

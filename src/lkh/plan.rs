@@ -79,8 +79,21 @@ impl RekeyPlan {
 impl LkhTree {
     /// The plan for the current tree: each node in `replaced`, and each still-present node
     /// in `announce`, wrapped under its children that have members; the SA_KEYs under the
-    /// top-level nodes that have members.
-    pub(super) fn build_plan(&self, replaced: &[Pos], announce: &[KeyId]) -> RekeyPlan {
+    /// top-level nodes that have members. A member at leaf position `newcomer` is left
+    /// out (a join's plan is for the members already there).
+    pub(super) fn build_plan(
+        &self,
+        replaced: &[Pos],
+        announce: &[KeyId],
+        newcomer: Option<u32>,
+    ) -> RekeyPlan {
+        let has_members = |pos: Pos| {
+            let own = newcomer.is_some_and(|leaf| {
+                let span = u64::from(self.degree).saturating_pow(u32::from(pos.level));
+                u64::from(leaf) / span == u64::from(pos.idx)
+            });
+            self.members_at(pos) > u32::from(own)
+        };
         let mut wraps = Vec::new();
         let mut nodes: Vec<Pos> = replaced.to_vec();
         nodes.extend(announce.iter().filter_map(|&id| self.index.get(id)));
@@ -93,7 +106,7 @@ impl LkhTree {
             let key_id = self.id_at(pos);
             for child in self.children(pos) {
                 let kwk_id = self.id_at(child);
-                if kwk_id != 0 && self.members_at(child) > 0 {
+                if kwk_id != 0 && has_members(child) {
                     wraps.push(PlannedWrap {
                         key_id,
                         key_pos: pos,
@@ -111,7 +124,7 @@ impl LkhTree {
             for idx in 0..len as u32 {
                 let pos = Pos { level, idx };
                 let id = self.id_at(pos);
-                if id != 0 && self.members_at(pos) > 0 {
+                if id != 0 && has_members(pos) {
                     sa.push((id, pos));
                 }
             }

@@ -297,3 +297,129 @@ fn wraps_on_an_executor_equal_the_sequential_ones() {
         ))
     );
 }
+
+/// Every member's path and keys, by leaf.
+fn member_keys(t: &LkhTree, members: &[LeafId]) -> Vec<(Vec<u32>, Vec<Vec<u8>>)> {
+    members
+        .iter()
+        .map(|&m| {
+            let path = t.path(m).unwrap();
+            let keys = path
+                .iter()
+                .map(|&id| t.key(id).unwrap().as_bytes().to_vec())
+                .collect();
+            (path, keys)
+        })
+        .collect()
+}
+
+/// Plans limited to one KD payload (docs/decisions.md L10, L11), over a random run for
+/// every degree: joins with backward access control (some undone), leaves, exclusions and
+/// refreshes of departed paths. No plan carries more WRAP_KEYs than the limit, a refresh
+/// always makes progress, and once no departed path is left, no key any member that left
+/// held is still in the tree. An undone join leaves every member's path and keys, and the
+/// departed list, as they were.
+#[test]
+fn budgeted_plans_refresh_departed_paths_in_steps() {
+    const BUDGET: usize = 64;
+    let keymat = [5u8; 48];
+    let mut steps = 0;
+    let mut undone_joins = 0;
+    for degree in 2..=8 {
+        let mut rng = Rng(0xde9a_17ed + degree as u64);
+        let mut tree = LkhTree::with_capacity(degree, 16, degree as u32).unwrap();
+        let mut members: Vec<LeafId> = Vec::new();
+        // Key IDs known to members that left, until their paths are refreshed.
+        let mut known: Vec<u32> = Vec::new();
+        for op in 0..500 {
+            let grow = op % 250 < 180;
+            match rng.below(10) {
+                0..=3 if grow || members.len() < 3 => {
+                    let bac = rng.below(2) == 0;
+                    let undo_it = bac && rng.below(3) == 0;
+                    let before = member_keys(&tree, &members);
+                    let departed = tree.departed.clone();
+                    let pending = tree.pending.clone();
+                    let (leaf, planned) = tree.join_undoable(bac, BUDGET).unwrap();
+                    match planned {
+                        Some((plan, undo)) => {
+                            assert!(plan.wrap_key_count() <= BUDGET, "{}", plan.wrap_key_count());
+                            tree.wrap_plan(&plan, Kwa::Kw5649_128, &keymat).unwrap();
+                            if undo_it {
+                                tree.undo_exclusion(undo).unwrap();
+                                undone_joins += 1;
+                                assert!(!tree.is_member(leaf));
+                                // A level the join grew stays on top of every path.
+                                let after = member_keys(&tree, &members);
+                                for ((p0, k0), (p1, k1)) in before.iter().zip(&after) {
+                                    assert!(p1.ends_with(p0) && k1.ends_with(k0));
+                                    assert!(p1.len() - p0.len() <= 1);
+                                }
+                                assert_eq!(tree.departed, departed);
+                                assert!(pending.iter().all(|p| tree.pending.contains(p)));
+                            } else {
+                                members.push(leaf);
+                            }
+                        }
+                        None => members.push(leaf),
+                    }
+                }
+                4..=5 if !members.is_empty() => {
+                    let leaf = members.swap_remove(rng.below(members.len()));
+                    known.extend(tree.path(leaf).unwrap());
+                    tree.free_leaf(leaf).unwrap();
+                }
+                6..=7 if members.len() > 1 => {
+                    let leaf = members.swap_remove(rng.below(members.len()));
+                    let (plan, _) = tree.exclude_undoable_within(&[leaf], BUDGET).unwrap();
+                    assert!(plan.wrap_key_count() <= BUDGET, "{}", plan.wrap_key_count());
+                    tree.wrap_plan(&plan, Kwa::Kw5649_128, &keymat).unwrap();
+                }
+                _ => {
+                    while tree.departed_count() > 0 {
+                        let left = tree.departed_count();
+                        let (plan, _) = tree.exclude_undoable_within(&[], BUDGET).unwrap();
+                        assert!(plan.wrap_key_count() <= BUDGET, "{}", plan.wrap_key_count());
+                        assert!(tree.departed_count() < left, "progress");
+                        tree.wrap_plan(&plan, Kwa::Kw5649_128, &keymat).unwrap();
+                        steps += 1;
+                    }
+                }
+            }
+            tree.assert_invariants();
+            assert_eq!(tree.member_count() as usize, members.len());
+            if tree.departed_count() == 0 {
+                for id in known.drain(..) {
+                    assert!(tree.key(id).is_none(), "degree {degree}, op {op}: key {id}");
+                }
+            }
+        }
+    }
+    assert!(
+        steps > 100 && undone_joins > 20,
+        "{steps} steps, {undone_joins} undone joins"
+    );
+}
+
+/// A refresh whose departed paths do not all fit takes the leftmost ones and keeps the
+/// rest; with a limit below any path it still takes one (progress).
+#[test]
+fn a_refresh_takes_departed_leaves_from_the_left() {
+    let mut tree = LkhTree::with_capacity(4, 16, 256).unwrap();
+    let leaves: Vec<LeafId> = (0..256).map(|_| tree.join(false).unwrap().0).collect();
+    for &l in leaves.iter().step_by(16) {
+        tree.free_leaf(l).unwrap();
+    }
+    assert_eq!(tree.departed_count(), 16);
+    let (plan, _) = tree.exclude_undoable_within(&[], 30).unwrap();
+    assert!(plan.wrap_key_count() <= 30);
+    let left = tree.departed.clone();
+    assert!(!left.is_empty() && left.len() < 16);
+    assert!(left.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(*left.last().unwrap(), 240, "the rightmost wait");
+    let (plan, _) = tree.exclude_undoable_within(&[], 1).unwrap();
+    assert!(plan.wrap_key_count() > 1);
+    assert_eq!(tree.departed.len(), left.len() - 1);
+    assert!(!tree.departed.contains(&left[0]));
+    tree.assert_invariants();
+}

@@ -1,11 +1,12 @@
-//! Undoing an exclusion whose GSA_REKEY could not be built (RFC 9838 §2.4.1, Appendix
-//! A.4): the key server's tree goes back to the keys the members hold.
+//! Undoing an exclusion, or a join with backward access control, whose GSA_REKEY could
+//! not be built (RFC 9838 §2.4.1, Appendix A.4): the key server's tree goes back to the
+//! keys the members hold.
 //!
-//! An exclusion changes few nodes: the excluded (and, when compacting, moved) leaves and
-//! the nodes above them. [`ExclusionUndo`] keeps their before-images, the levels and tails
-//! a compaction cut off, and the small lists (free leaves, departed leaves, pending
-//! nodes), so recording costs about one key copy per changed node and undoing touches
-//! nothing else. The Key IDs the exclusion allocated stay used: a Key ID names one key for
+//! An exclusion changes few nodes: the excluded (and, when compacting, moved) leaves, the
+//! nodes above them and above the departed leaves it refreshes. [`ExclusionUndo`] keeps
+//! their before-images, the levels and tails a compaction cut off, and the small lists
+//! (free leaves, departed leaves, pending nodes), so recording costs about one key copy
+//! per changed node and undoing touches nothing else. The Key IDs the exclusion allocated stay used: a Key ID names one key for
 //! ever (Q18), also one that was never sent.
 
 use std::cmp::Reverse;
@@ -26,7 +27,8 @@ pub(super) enum HolesBefore {
     All(BinaryHeap<Reverse<u32>>),
 }
 
-/// What one exclusion ([`LkhTree::exclude_undoable`]) changed in the key tree, so that
+/// What one exclusion ([`LkhTree::exclude_undoable`]) or join with backward access
+/// control ([`LkhTree::join_undoable`]) changed in the key tree, so that
 /// [`LkhTree::undo_exclusion`] can put it back when the GSA_REKEY carrying its plan cannot
 /// be built. Holds copies of the keys it replaced, wiped on drop; it never leaves the key
 /// server.
@@ -46,6 +48,8 @@ pub struct ExclusionUndo {
     pub(super) tails: Vec<(usize, Level)>,
     /// The Key IDs the exclusion allocated: `from..to`.
     new_ids: (u64, u64),
+    /// A join's newcomer (leaf position), whose leaf the undo vacates again.
+    pub(super) joined: Option<u32>,
     /// The tree's change count right after the exclusion.
     changes: u64,
 }
@@ -57,6 +61,7 @@ impl fmt::Debug for ExclusionUndo {
             .field("removed_levels", &self.removed_levels.len())
             .field("tails", &self.tails.len())
             .field("new_ids", &self.new_ids)
+            .field("joined", &self.joined)
             .finish_non_exhaustive()
     }
 }
@@ -90,6 +95,7 @@ impl ExclusionUndo {
             removed_levels: Vec::new(),
             tails: Vec::new(),
             new_ids: (tree.next_id, tree.next_id),
+            joined: None,
             changes: tree.changes,
         }
     }
@@ -109,6 +115,10 @@ impl LkhTree {
     /// IDs the exclusion allocated are not reused (Q18); nobody saw them, so they are
     /// simply skipped.
     ///
+    /// For a join ([`LkhTree::join_undoable`]) every member's path, keys and Key IDs are as
+    /// before and the newcomer's leaf is free again; nodes the join added stay, without
+    /// members (their keys are announced by the next plan, as after any growth).
+    ///
     /// For a key server whose GSA_REKEY for the plan could not be built or signed (RFC
     /// 9838 §2.4.1): without the undo, the remaining members would never learn the keys
     /// that replaced theirs.
@@ -127,6 +137,7 @@ impl LkhTree {
             removed_levels,
             tails,
             new_ids,
+            joined,
             changes: _,
         } = undo;
 
@@ -188,6 +199,13 @@ impl LkhTree {
                 BinaryHeap::from(v)
             }
         };
+        if let Some(idx) = joined {
+            // The newcomer never received anything: its leaf is simply free again.
+            self.clear_leaf(idx);
+            self.add_members(idx, -1);
+            self.member_count = self.member_count.saturating_sub(1);
+            self.holes.push(Reverse(idx));
+        }
         self.changes += 1;
         log::debug!(
             "LKH exclusion undone: {} nodes restored, {} Key IDs skipped",
