@@ -444,9 +444,10 @@ impl Verifier<'_> {
     }
 }
 
-/// Most messages (Rekey SA SPI, Message ID) reassembled at once (docs/decisions.md K3).
+/// Most messages (Rekey SA SPI, Message ID) reassembled at once (RFC 9838 §2.4.1.2;
+/// docs/decisions.md K3).
 pub const MAX_PARTIAL_MESSAGES: usize = 8;
-/// Most candidate reassemblies of one message (docs/decisions.md K27).
+/// Most candidate reassemblies of one message (RFC 9838 §2.4.1.2; docs/decisions.md K27).
 pub const MAX_CANDIDATES_PER_MESSAGE: usize = 4;
 /// Most plaintext octets buffered by one receiver, all candidates together: room for the
 /// candidates of two messages at their largest, so the fragments of one message can never
@@ -454,8 +455,9 @@ pub const MAX_CANDIDATES_PER_MESSAGE: usize = 4;
 /// K27).
 pub const MAX_BUFFERED_LEN: usize = 2 * MAX_CANDIDATES_PER_MESSAGE * MAX_REASSEMBLED_LEN;
 
-/// One way of putting a message's fragments together: fragments with the same IKE header
-/// and Total Fragments, at most one per Fragment Number (docs/decisions.md K27).
+/// One way of putting a message's fragments together (RFC 7383 §2.6): fragments with the
+/// same IKE header and Total Fragments, at most one per Fragment Number
+/// (docs/decisions.md K27).
 struct Candidate {
     header: IkeHeader,
     total: u16,

@@ -3,7 +3,7 @@
 //! exclusion, periodic rekey and retransmission, and GSA_INBAND_REKEY; every rejection
 //! leaves the member's state unchanged.
 
-use gikev2::crypto::keywrap::Kwa;
+use gikev2::crypto::keywrap::{unwrap, Kwa};
 use gikev2::crypto::sign::{SignatureAlg, SigningKey};
 use gikev2::gcks::{Gcks, GcksError, GcksOutput, RekeyMessage};
 use gikev2::gm::{GmRekeyError, GroupMember, MembershipConfig, ResponseOutcome};
@@ -20,7 +20,8 @@ use std::net::Ipv4Addr;
 mod common;
 
 use common::group::{
-    deliver, forged, group_config, ike_pair, in_sync, join, join_fragmenting, messages, Member, T0,
+    deliver, forged, group_config, ike_pair, in_sync, join, join_fragmenting, messages,
+    rekey_protector, Member, T0,
 };
 
 #[test]
@@ -310,19 +311,69 @@ fn rejections_change_nothing() {
         .is_some());
     assert!(in_sync(&gcks, &a));
     let after = snapshot(&a);
-    assert!(a.gm.process_gsa_rekey(d, T0).is_err(), "replay");
-    assert_eq!(snapshot(&a), after);
-    let older = forged(
-        &msg.spi,
-        0,
-        &kd_unknown,
-        &keymat,
-        Authenticator::Signature(&other),
-    );
+    // A copy of the KEK change comes on the Rekey SA it replaced (docs/decisions.md K12).
     assert!(
-        a.gm.process_gsa_rekey(&older, T0).is_err(),
-        "older Message ID on the retired SA"
+        matches!(
+            a.gm.process_gsa_rekey(d, T0),
+            Err(GmRekeyError::RetiredRekeySa { .. })
+        ),
+        "copy on the retired Rekey SA"
     );
+    assert_eq!(snapshot(&a), after);
+    // A copy of the TEK message, on the current Rekey SA, is a replay.
+    let r = a.gm.process_gsa_rekey(&tek_msg.datagrams[0], T0);
+    assert!(
+        matches!(
+            r,
+            Err(GmRekeyError::Message(RekeyMessageError::Replay { received, expected }))
+                if received == tek_msg.message_id && expected == received + 1
+        ),
+        "{r:?}"
+    );
+    assert_eq!(snapshot(&a), after);
+    // A message the key server could have sent (current Rekey SA and keys, its signing
+    // key) with a Message ID below the next one expected is a replay; the same content
+    // with the next Message ID is accepted, so only the replay rule refuses the first.
+    let spi2 = gcks.group(&group).unwrap().rekey_sa_spi().unwrap();
+    assert_eq!(spi2, tek_msg.spi);
+    let keymat2 = gcks
+        .group(&group)
+        .unwrap()
+        .rekey_sa_keymat()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let harmless = vec![Payload::new(PayloadBody::Delete(wire::DeletePayload {
+        protocol: ProtocolId::ESP,
+        spi_size: 4,
+        spis: vec![vec![9, 9, 9, 9]],
+    }))];
+    let older = forged(
+        &spi2,
+        tek_msg.message_id,
+        &harmless,
+        &keymat2,
+        Authenticator::Signature(&key),
+    );
+    let r = a.gm.process_gsa_rekey(&older, T0);
+    assert!(
+        matches!(
+            r,
+            Err(GmRekeyError::Message(RekeyMessageError::Replay { received, expected }))
+                if received == tek_msg.message_id && expected == received + 1
+        ),
+        "older Message ID on the current Rekey SA: {r:?}"
+    );
+    assert_eq!(snapshot(&a), after);
+    let next = forged(
+        &spi2,
+        tek_msg.message_id + 1,
+        &harmless,
+        &keymat2,
+        Authenticator::Signature(&key),
+    );
+    assert!(a.gm.process_gsa_rekey(&next, T0).unwrap().is_some());
+    assert_ne!(snapshot(&a), after, "the next Message ID advanced");
 }
 
 #[test]
@@ -437,6 +488,23 @@ fn large_batch_exclusions_are_split_into_messages_that_fit() {
     }
 }
 
+/// Every wrapped key (SA_KEY and WRAP_KEY) in the KD payloads of `inner`.
+fn wrapped_keys(inner: &[Payload]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for p in inner {
+        if let PayloadBody::Kd(kd) = &p.body {
+            for b in &kd.bags {
+                match b {
+                    KeyBag::Group(g) => out.extend(g.sa_keys().map(|k| k.encrypted.clone())),
+                    KeyBag::Member(m) => out.extend(m.wrap_keys().map(|k| k.encrypted.clone())),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Seeded churn through the whole stack (issue 4): joins (with backward access control),
 /// voluntary leaves (GSA_REGISTRATION, RFC 9838 §2.3.2), single and batch exclusions,
 /// forced and periodic rekeys. After every rekey each current member holds exactly the key
@@ -480,8 +548,22 @@ fn seeded_churn_keeps_members_in_sync_and_excluded_ones_out() {
             let mut cfg = MembershipConfig::receiver(group.clone());
             cfg.accept.implicit_auth = true;
             let req = gm.join_request(&cfg);
+            // The keys in use before the join: the newcomer must get none of them.
+            let g = gcks.group(&group).unwrap();
+            let old_kek = g.rekey_sa_keymat().unwrap().as_bytes().to_vec();
+            let old_kek_spi = g.rekey_sa_spi().unwrap();
+            let old_teks: Vec<([u8; 4], Vec<u8>)> = g
+                .data_sa_spis()
+                .iter()
+                .map(|s| (*s, g.data_sa_keymat(s).unwrap().as_bytes().to_vec()))
+                .collect();
             let resp = gcks.handle_request(&at_gcks, ExchangeType::GSA_AUTH, &req, now);
             let before: Vec<RekeyMessage> = resp.rekeys.clone();
+            assert_eq!(
+                before.len(),
+                if current.is_empty() { 0 } else { 2 },
+                "op {op}: backward access control: new KEK, then new TEKs"
+            );
             let refs: Vec<&RekeyMessage> = before.iter().collect();
             for m in current.iter_mut().chain(excluded.iter_mut()) {
                 deliver(m, &refs, now);
@@ -490,21 +572,72 @@ fn seeded_churn_keeps_members_in_sync_and_excluded_ones_out() {
                 gm.process_response(&cfg.group, &resp.payloads, now),
                 Ok(ResponseOutcome::Registered(_))
             ));
-            // The newcomer cannot use the messages sent before it joined.
-            let mut newcomer = Member {
+            // The newcomer holds no pre-join key, and with every key it holds (Working Key
+            // Path, Rekey SA, IKE SA) it unwraps nothing pre-join from the messages sent
+            // before it joined (opened here with the KEK each was sent under): only keys
+            // it got anyway (the new TEKs, perhaps the new KEK).
+            let newcomer = Member {
                 id,
                 at_gcks,
                 gm,
                 cfg,
             };
+            let ms = newcomer.gm.membership(&group).unwrap();
+            let rk = ms.rekey.as_ref().unwrap();
+            let own_kek = [
+                rk.gsk_e.as_bytes(),
+                rk.gsk_a.as_bytes(),
+                rk.gsk_w.as_bytes(),
+            ]
+            .concat();
+            // (The first member has nobody to be protected from: no rekey before it.)
+            assert!(
+                before.is_empty()
+                    || (own_kek != old_kek
+                        && old_teks.iter().all(|(s, _)| !ms.data_sa_spis.contains(s))),
+                "op {op}: newcomer holds a pre-join KEK or TEK"
+            );
+            let mut held: Vec<Vec<u8>> = ms
+                .working_path
+                .ids()
+                .into_iter()
+                .filter_map(|id| ms.working_path.key(id))
+                .map(|k| k.as_bytes().to_vec())
+                .collect();
+            held.push(rk.gsk_w.as_bytes().to_vec());
+            held.push(newcomer.gm.ike_sa().gsk_w().as_bytes().to_vec());
+            let mut unwrapped = 0;
             for m in &before {
-                for d in &m.datagrams {
+                let kek = if m.spi == old_kek_spi {
+                    &old_kek
+                } else {
+                    &own_kek
+                };
+                let opened = gikev2::protect::open(&m.datagrams[0], &rekey_protector(kek)).unwrap();
+                if m.spi == old_kek_spi {
                     assert!(
-                        newcomer.gm.process_gsa_rekey(d, now).is_err(),
-                        "op {op}: newcomer read an earlier rekey"
+                        gikev2::protect::open(&m.datagrams[0], &rekey_protector(&own_kek)).is_err(),
+                        "op {op}: newcomer opened the message under the old KEK"
                     );
                 }
+                for w in wrapped_keys(&opened.inner) {
+                    for k in &held {
+                        let Ok(x) = unwrap(Kwa::Kw5649_256, k, &w) else {
+                            continue;
+                        };
+                        unwrapped += 1;
+                        assert!(
+                            x.as_bytes() != old_kek.as_slice()
+                                && old_teks.iter().all(|(_, t)| x.as_bytes() != t.as_slice()),
+                            "op {op}: newcomer unwrapped a pre-join key"
+                        );
+                    }
+                }
             }
+            assert!(
+                before.is_empty() || unwrapped > 0,
+                "op {op}: the check unwraps at least the new TEKs"
+            );
             current.push(newcomer);
             before
         } else if roll < 8 {

@@ -58,9 +58,9 @@ pub struct RekeyResult {
 pub enum GmRekeyError {
     /// No group of this member uses that Rekey SA SPI.
     UnknownRekeySa([u8; 16]),
-    /// The Rekey SA was replaced: nothing is accepted on it any more, it is only
-    /// recognised until GWP_DTD so that late copies of the message that replaced it are
-    /// told apart (docs/decisions.md K12).
+    /// The Rekey SA was replaced (RFC 9838 §2.4.1.4): nothing is accepted on it any more;
+    /// it is only recognised until GWP_DTD so that late copies of the message that
+    /// replaced it (§2.4.1.3) are told apart (docs/decisions.md K12).
     RetiredRekeySa {
         /// Its SPI.
         spi: [u8; 16],
