@@ -890,6 +890,10 @@ impl RekeyReceiver {
     }
 }
 
+/// The Message ID rule of RFC 9838 §2.4.1.4 and §8.2.4 (digest Q14, docs/decisions.md
+/// K8): `expected` is GSA_INITIAL_MESSAGE_ID (or 0) before the first accepted message
+/// and the last accepted ID + 1 after it, so equality is allowed only for the first;
+/// IDs never wrap (the key server stops before 0xFFFFFFFF).
 fn check_replay(received: u32, expected: u32) -> Result<(), RekeyMessageError> {
     if received < expected {
         Err(RekeyMessageError::Replay { received, expected })

@@ -139,7 +139,7 @@ fn gcks(e: &GcksError) -> S {
         GcksError::Config(_) | GcksError::DuplicateGroup(_) => S::GIKEV2_ERR_CONFIG,
         GcksError::UnknownGroup(_) | GcksError::UnknownMember(_) => S::GIKEV2_ERR_NOT_FOUND,
         GcksError::DuplicateMember(_) => S::GIKEV2_ERR_ARGUMENT,
-        GcksError::NoRekeySa(_) => S::GIKEV2_ERR_STATE,
+        GcksError::NoRekeySa(_) | GcksError::MessageIdsExhausted(_) => S::GIKEV2_ERR_STATE,
         GcksError::Crypto(c) => crypto(c),
         GcksError::Lkh(l) => match l {
             LkhError::TooManyMembers { .. } | LkhError::KeyIdsExhausted => S::GIKEV2_ERR_STATE,

@@ -55,6 +55,10 @@ pub enum GcksError {
     DuplicateMember(crate::identity::Identity),
     /// The operation needs a multicast Rekey SA, which the group does not have.
     NoRekeySa(GroupId),
+    /// The Rekey SA has used every Message ID (RFC 9838 §2.4.1.3: they do not wrap; a
+    /// member accepts nothing after 0xFFFFFFFF, docs/decisions.md K8, K13). Unreachable
+    /// in practice: periodic rekeys replace the Rekey SA after a handful of messages.
+    MessageIdsExhausted(GroupId),
 }
 
 impl fmt::Display for GcksError {
@@ -69,6 +73,9 @@ impl fmt::Display for GcksError {
             GcksError::UnknownMember(m) => write!(f, "no member {m}"),
             GcksError::DuplicateMember(m) => write!(f, "member {m} named twice"),
             GcksError::NoRekeySa(g) => write!(f, "group {g} has no multicast Rekey SA"),
+            GcksError::MessageIdsExhausted(g) => {
+                write!(f, "group {g}: the Rekey SA has used every Message ID")
+            }
         }
     }
 }

@@ -314,6 +314,11 @@ impl Group {
             GcAuth::Signature(k) => Authenticator::Signature(k),
         };
         let message_id = rs.next_message_id;
+        // Message IDs do not wrap (§2.4.1.3, K8): after 0xFFFFFFFF members accept nothing
+        // more on this Rekey SA (K13), so that ID is never sent and nothing after it.
+        if message_id == u32::MAX {
+            return Err(GcksError::MessageIdsExhausted(self.config.id.clone()));
+        }
         let b = &self.config.rekey_behaviour;
         // IKEv2 fragmentation only if every member negotiated it (RFC 9838 §2.4.1.2);
         // otherwise a large message goes whole and the IP layer fragments it
@@ -348,7 +353,7 @@ impl Group {
             &mut self.rekey_sa
         };
         if let Some(rs) = sa.as_mut() {
-            rs.next_message_id = rs.next_message_id.wrapping_add(1);
+            rs.next_message_id = message_id.saturating_add(1);
         }
         if copies > 0 {
             self.retransmit.push(PendingSend {
@@ -1059,6 +1064,29 @@ mod tests {
     /// New TEKs a KEK change still owes (its follow-up failed, docs/decisions.md K15) are
     /// a deadline of their own: `on_timeout` sends them at the retry time, under the
     /// current KEK, and then owes nothing.
+    /// Message IDs do not wrap (K8): the last usable one is 0xFFFFFFFE; after it the
+    /// Rekey SA refuses to send, and the refusal changes nothing.
+    #[test]
+    fn message_ids_of_a_rekey_sa_do_not_wrap() {
+        let t0 = Time::from_secs(100);
+        let mut gcks = Gcks::new();
+        gcks.add_group(config(), t0).unwrap();
+        let g = gcks.groups.get_mut(&Identity::key_id("owed")).unwrap();
+        if let Some(rs) = g.rekey_sa.as_mut() {
+            rs.next_message_id = u32::MAX - 1;
+        }
+        let last = g.send(Vec::new(), t0).unwrap();
+        assert_eq!(last.message_id, u32::MAX - 1);
+        assert!(matches!(
+            g.send(Vec::new(), t0),
+            Err(GcksError::MessageIdsExhausted(_))
+        ));
+        assert_eq!(
+            g.rekey_sa.as_ref().map(|r| r.next_message_id),
+            Some(u32::MAX)
+        );
+    }
+
     #[test]
     fn owed_teks_are_sent_at_the_retry_time() {
         let t0 = Time::from_secs(100);
