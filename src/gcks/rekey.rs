@@ -371,14 +371,14 @@ impl Group {
         Ok(message)
     }
 
-    /// Replaces the Rekey SA (KEK) under the LKH `plan` (or, without a plan, wrapped under
-    /// the current GSK_w as in Appendix A.3) and announces it on the current Rekey SA. With
-    /// `with_teks` the Data-Security SAs are replaced in the same message (no membership
-    /// change); otherwise only the KEK changes (§3.2.1).
+    /// Replaces the Rekey SA (KEK) under the LKH `plan` and announces it on the current
+    /// Rekey SA; only the KEK changes (§3.2.1, K6: the TEKs follow in a message of their
+    /// own). Without a plan (a group with a Rekey SA always has a tree, so only a tree
+    /// that could not be rebuilt gets here) the new KEK is wrapped under the current
+    /// GSK_w, the form of Appendix A.3.
     pub(crate) fn change_kek(
         &mut self,
         plan: Option<RekeyPlan>,
-        with_teks: bool,
         in_use: &dyn Fn(&[u8]) -> bool,
         now: Time,
     ) -> Result<Vec<RekeyMessage>, GcksError> {
@@ -409,7 +409,7 @@ impl Group {
                 Vec::new(),
             ),
         };
-        let mut policies: Vec<GroupPolicy> = self.kek_policy(&fresh, now).into_iter().collect();
+        let policies: Vec<GroupPolicy> = self.kek_policy(&fresh, now).into_iter().collect();
         let mut bags = vec![KeyBag::Group(GroupKeyBag {
             protocol: ProtocolId::GIKE_UPDATE,
             spi: fresh.spi.to_vec(),
@@ -418,15 +418,6 @@ impl Group {
                 .map(|k| GroupKeyBagAttr::SaKey(wire_key(k)))
                 .collect(),
         })];
-        let mut new_teks = None;
-        let mut deletes = Vec::new();
-        if with_teks {
-            let teks = self.new_data_sas(now, &|s| in_use(s) || s == fresh.spi)?;
-            policies.extend(self.tek_policies(&teks, now));
-            bags.extend(self.tek_bags(&teks, &mut current_wrapper)?);
-            deletes = Group::delete_payloads(&self.data_sas, &self.config);
-            new_teks = Some(teks);
-        }
         if !wrap_keys.is_empty() {
             bags.push(KeyBag::Member(MemberKeyBag {
                 reserved: 0,
@@ -436,16 +427,12 @@ impl Group {
                     .collect(),
             }));
         }
-        let mut inner = vec![
+        let inner = vec![
             Payload::new(PayloadBody::Gsa(GsaPayload { policies })),
             Payload::new(PayloadBody::Kd(KdPayload { bags })),
         ];
-        inner.extend(deletes);
         let message = self.send(inner, now)?;
         self.previous_rekey_sa = self.rekey_sa.replace(fresh);
-        if let Some(teks) = new_teks {
-            self.previous_data_sas = std::mem::replace(&mut self.data_sas, teks);
-        }
         Ok(vec![message])
     }
 
@@ -508,7 +495,7 @@ impl Group {
         in_use: &dyn Fn(&[u8]) -> bool,
         now: Time,
     ) -> Result<Vec<RekeyMessage>, GcksError> {
-        match self.change_kek(plan, false, in_use, now) {
+        match self.change_kek(plan, in_use, now) {
             Ok(messages) => Ok(messages),
             Err(e) => {
                 // Nobody received the plan: the tree goes back to the keys they hold.
