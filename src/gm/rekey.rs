@@ -586,10 +586,16 @@ fn process_content(
         m.timers.soft_limits.clear();
         m.timers.reregister = Some((at, super::timers::ReRegisterReason::Excluded));
     }
+    // An excluded member installs nothing from the message that excluded it (none of it
+    // was recorded or timed above).
     Ok(RekeyResult {
         group: group.clone(),
         message_id,
-        installs,
+        installs: if excluded.is_some() {
+            Vec::new()
+        } else {
+            installs
+        },
         removals,
         new_rekey_sa: info,
         excluded,
