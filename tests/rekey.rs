@@ -1315,3 +1315,45 @@ fn a_host_executor_serves_every_group() {
         }
     }
 }
+
+/// Excluding every member of a multicast group: no top-level key is left to wrap a new KEK
+/// under, so the key server replaces its SAs and tells the members with a Delete of
+/// GIKE_UPDATE SPI 0 on the Rekey SA they hold (RFC 9838 §2.4.3); each learns that it is
+/// excluded (it used to get a KEK change without SA_KEY and report it malformed). A member
+/// registering afterwards gets the new SAs.
+#[test]
+fn excluding_every_member_tells_them_all() {
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("all", None), T0).unwrap();
+    let mut members: Vec<Member> = (0..3)
+        .map(|i| join(&mut gcks, "all", &format!("a{i}"), true, T0))
+        .collect();
+    let old_kek = gcks
+        .group(&Identity::key_id("all"))
+        .unwrap()
+        .rekey_sa_spi()
+        .unwrap();
+    let ids: Vec<Identity> = members.iter().map(|m| m.id.clone()).collect();
+    let out = gcks
+        .exclude(&Identity::key_id("all"), &ids, T0.plus_secs(1))
+        .unwrap();
+    assert!(out.is_complete());
+    assert_eq!(out.excluded.len(), 3);
+    let msgs = messages(&out.outputs);
+    assert_eq!(msgs.len(), 1, "one announcement, nothing else");
+    assert_eq!(msgs[0].spi, old_kek, "on the Rekey SA the members hold");
+    let g = gcks.group(&Identity::key_id("all")).unwrap();
+    assert_eq!(g.member_count(), 0);
+    assert_ne!(g.rekey_sa_spi().unwrap(), old_kek, "new SAs");
+    for m in members.iter_mut() {
+        let r = deliver(m, &msgs, T0.plus_secs(1));
+        assert!(
+            r.iter()
+                .any(|x| matches!(x, Ok(res) if res.excluded.is_some())),
+            "{} must learn it is excluded: {r:?}",
+            m.id
+        );
+    }
+    let newcomer = join(&mut gcks, "all", "b0", true, T0.plus_secs(2));
+    assert!(in_sync(&gcks, &newcomer));
+}

@@ -230,7 +230,6 @@ impl Gcks {
         let reject = |n: NotifyType, reason: String| {
             GcksResponse::rejected(Some(group_id.clone()), n, Vec::new(), reason)
         };
-        let spi_taken = |spi: &[u8]| self.groups.values().any(|g| g.spis_in_use(spi));
         // A snapshot of every SPI, needed only when backward access control makes a join
         // replace the KEK while the group is borrowed mutably.
         let backward = self
@@ -301,31 +300,16 @@ impl Gcks {
             ) == Allocation::Exhausted;
         let mut early_rekeys = Vec::new();
         if exhausted {
-            let fresh = group
-                .new_data_sas(now, &spi_taken)
-                .and_then(|d| Ok((d, group.new_rekey_sa(now, &spi_taken)?)));
-            let (data_sas, rekey_sa) = match fresh {
-                Ok(x) => x,
-                Err(e) => return internal(&req.group, e),
-            };
+            let taken: std::collections::HashSet<Vec<u8>> =
+                self.groups.values().flat_map(|g| g.all_spis()).collect();
             let Some(group) = self.groups.get_mut(&req.group) else {
                 return reject(NotifyType::INVALID_GROUP_ID, "unknown group".into());
             };
-            group.data_sas = data_sas;
-            group.previous_rekey_sa = std::mem::replace(&mut group.rekey_sa, rekey_sa);
-            // Every leaf goes with the members: a fresh tree, Key IDs above the old ones,
-            // so no key an excluded member holds survives (docs/decisions.md R5).
-            if let (Some(old), Some(r)) = (group.lkh.take(), &group.config.rekey) {
-                let b = &group.config.rekey_behaviour;
-                let (d, leaves) = (b.lkh_degree, b.lkh_initial_leaves());
-                let first = old.next_key_id().unwrap_or(u32::MAX);
-                match crate::lkh::LkhTree::with_capacity_from(d, r.kwa.kwk_len(), leaves, first) {
-                    Ok(t) => group.lkh = Some(t),
-                    Err(e) => return internal(&req.group, e.into()),
-                }
-            }
-            let excluded: Vec<(Identity, MemberInfo)> = group.drain_members();
-            group.sender_ids.reset();
+            let (excluded, announcement) = match group.restart(now, &|s| taken.contains(s)) {
+                Ok(x) => x,
+                Err(e) => return internal(&req.group, e),
+            };
+            early_rekeys.extend(announcement);
             log::warn!(
                 "group {}: Sender-IDs exhausted, excluded all {} members",
                 req.group,
@@ -348,14 +332,6 @@ impl Gcks {
                     group.config.sender_id_bits,
                     group.sender_ids.capacity()
                 );
-            }
-            if !excluded.is_empty() && group.previous_rekey_sa.is_some() {
-                match group.announce_exclusion_of_all(now) {
-                    Ok(m) => early_rekeys.push(m),
-                    Err(e) => {
-                        log::error!("group {}: cannot announce the exclusion: {e}", req.group)
-                    }
-                }
             }
             events.push(GcksEvent::AllMembersExcluded {
                 group: req.group.clone(),

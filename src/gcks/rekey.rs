@@ -270,6 +270,54 @@ impl Group {
         self.send_on(false, inner, now)
     }
 
+    /// Every member out at once: new Data-Security SAs, a new Rekey SA and a fresh key tree
+    /// whose Key IDs continue above the old ones (no key a member holds survives,
+    /// docs/decisions.md R5), and the members told with a Delete of GIKE_UPDATE SPI 0 on
+    /// the Rekey SA they hold (RFC 9838 §2.4.3; [`Group::announce_exclusion_of_all`]).
+    /// Used at Sender-ID exhaustion (§2.5.1) and when an exclusion names every member
+    /// (an LKH plan would have no top-level key left to wrap the new KEK under). Returns
+    /// the members and the announcement (`None` without members or when it could not be
+    /// built, which is logged). On error nothing changed.
+    pub(crate) fn restart(
+        &mut self,
+        now: Time,
+        in_use: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<(Vec<(Identity, super::MemberInfo)>, Option<RekeyMessage>), GcksError> {
+        let data_sas = self.new_data_sas(now, in_use)?;
+        let rekey_sa = self.new_rekey_sa(now, in_use)?;
+        let tree = match (self.lkh.as_ref(), &self.config.rekey) {
+            (Some(old), Some(r)) => {
+                let b = &self.config.rekey_behaviour;
+                let first = old.next_key_id().unwrap_or(u32::MAX);
+                Some(crate::lkh::LkhTree::with_capacity_from(
+                    b.lkh_degree,
+                    r.kwa.kwk_len(),
+                    b.lkh_initial_leaves(),
+                    first,
+                )?)
+            }
+            _ => None,
+        };
+        self.data_sas = data_sas;
+        self.previous_rekey_sa = std::mem::replace(&mut self.rekey_sa, rekey_sa);
+        if tree.is_some() {
+            self.lkh = tree;
+        }
+        let members = self.drain_members();
+        self.sender_ids.reset();
+        let mut announcement = None;
+        if !members.is_empty() && self.previous_rekey_sa.is_some() {
+            match self.announce_exclusion_of_all(now) {
+                Ok(m) => announcement = Some(m),
+                Err(e) => log::error!(
+                    "group {}: cannot announce the exclusion: {e}",
+                    self.config.id
+                ),
+            }
+        }
+        Ok((members, announcement))
+    }
+
     /// Tells the members excluded together (Sender-ID exhaustion, RFC 9838 §2.5.1) on the
     /// Rekey SA they still hold: a Delete of GIKE_UPDATE with SPI 0 (§2.4.3), sent as one
     /// all-zero 16-octet SPI (docs/decisions.md K5).
@@ -689,6 +737,27 @@ impl Gcks {
                 }
             }
             leaves.push(info.leaf);
+        }
+        if g.rekey_sa.is_some() && members.len() == g.members.len() {
+            // Everybody: no top-level key would be left to wrap a new KEK under. New SAs
+            // and tree, and a Delete of GIKE_UPDATE SPI 0 on the Rekey SA the members hold
+            // (RFC 9838 §2.4.3) so they know they are out.
+            let (_, announcement) = g.restart(now, &in_use)?;
+            for m in members {
+                g.excluded.insert(m.clone());
+            }
+            log::info!(
+                "group {group}: excluded all {} member(s); new SAs",
+                members.len()
+            );
+            return Ok(Exclusion {
+                outputs: announcement
+                    .into_iter()
+                    .map(GcksOutput::Multicast)
+                    .collect(),
+                excluded: members.to_vec(),
+                ..Exclusion::default()
+            });
         }
         if g.rekey_sa.is_none() {
             // Inband-only group: new SAs, sent over the IKE SA of every remaining member
