@@ -60,6 +60,10 @@ pub enum GcksOutput {
     },
 }
 
+/// What [`Group::restart`] did: the members it let go (with their records) and the
+/// announcement of their exclusion, if one was built.
+pub(crate) type Restarted = (Vec<(Identity, super::MemberInfo)>, Option<RekeyMessage>);
+
 /// What [`Gcks::exclude`] did (RFC 9838 §3.2; docs/decisions.md K9, K15).
 ///
 /// Every output changed the group's state (a new Rekey SA, a Message ID used) and must be
@@ -282,7 +286,7 @@ impl Group {
         &mut self,
         now: Time,
         in_use: &dyn Fn(&[u8]) -> bool,
-    ) -> Result<(Vec<(Identity, super::MemberInfo)>, Option<RekeyMessage>), GcksError> {
+    ) -> Result<Restarted, GcksError> {
         let data_sas = self.new_data_sas(now, in_use)?;
         let rekey_sa = self.new_rekey_sa(now, in_use)?;
         let tree = match (self.lkh.as_ref(), &self.config.rekey) {
