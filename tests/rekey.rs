@@ -1012,11 +1012,16 @@ fn exclusion_in_an_inband_group_rekeys_only_the_remaining_members() {
         .exclude(&group, std::slice::from_ref(&x.id), T0.plus_secs(1))
         .unwrap()
         .outputs;
-    let [GcksOutput::InbandRekeyNeeded { members, .. }] = out.as_slice() else {
+    // The remaining members get the new SAs; the excluded one is told (K29).
+    let [GcksOutput::InbandRekeyNeeded { members, .. }, GcksOutput::InbandRekeyNeeded { members: told, .. }] =
+        out.as_slice()
+    else {
         panic!("{out:?}")
     };
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].0, a.id);
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].0, x.id);
     assert!(gcks
         .group(&group)
         .unwrap()
@@ -1356,4 +1361,56 @@ fn excluding_every_member_tells_them_all() {
     }
     let newcomer = join(&mut gcks, "all", "b0", true, T0.plus_secs(2));
     assert!(in_sync(&gcks, &newcomer));
+}
+
+/// An inband group's excluded member is told over its IKE SA (RFC 9838 §2.4.3): a
+/// GSA_INBAND_REKEY with Deletes of the SAs it holds and no new key (K29); it removes
+/// them, while the remaining member gets the new SAs.
+#[test]
+fn inband_exclusion_tells_the_excluded_member() {
+    let mut c = group_config("inband-x", None);
+    c.rekey = None;
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let group = Identity::key_id("inband-x");
+    let mut stays = join(&mut gcks, "inband-x", "s", true, T0);
+    let mut goes = join(&mut gcks, "inband-x", "g", true, T0);
+    let now = T0.plus_secs(10);
+    let out = gcks
+        .exclude(&group, std::slice::from_ref(&goes.id), now)
+        .unwrap();
+    assert!(out.is_complete());
+    let targets: Vec<&Identity> = out
+        .outputs
+        .iter()
+        .flat_map(|o| match o {
+            GcksOutput::InbandRekeyNeeded { members, .. } => {
+                members.iter().map(|(id, _)| id).collect::<Vec<_>>()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        vec![&stays.id, &goes.id],
+        "the rest, then the excluded"
+    );
+    let gone = goes.id.clone();
+    for m in [&mut stays, &mut goes] {
+        let payloads = gcks.inband_rekey_payloads(&m.at_gcks, &group, now).unwrap();
+        let (first, bytes) = wire::encode_payloads(&payloads).unwrap();
+        let r =
+            m.gm.process_inband_rekey(&group, &wire::decode_payloads(first, &bytes).unwrap(), now)
+                .unwrap();
+        if m.id == gone {
+            assert!(r.installs.is_empty(), "no new key");
+            assert_eq!(r.removals.len(), 1, "its SA goes");
+            assert!(payloads
+                .iter()
+                .all(|p| !matches!(p.body, PayloadBody::Kd(_) | PayloadBody::Gsa(_))));
+        } else {
+            assert!(r.excluded.is_none());
+            assert_eq!(r.installs.len(), 1, "the new SA");
+        }
+    }
 }

@@ -765,8 +765,14 @@ impl Gcks {
         }
         if g.rekey_sa.is_none() {
             // Inband-only group: new SAs, sent over the IKE SA of every remaining member
-            // (RFC 9838 §2.4.2); the excluded ones simply get nothing.
+            // (RFC 9838 §2.4.2); the excluded ones are told over theirs, with Deletes of
+            // the SAs they hold (§2.4.3, [`Gcks::inband_rekey_payloads`],
+            // docs/decisions.md K29).
             let teks = g.new_data_sas(now, &in_use)?;
+            let told: Vec<(Identity, [u8; 16])> = members
+                .iter()
+                .filter_map(|m| g.members.get(m).map(|i| (m.clone(), i.ike_spis)))
+                .collect();
             for m in members {
                 g.remove_member(m);
                 // An excluded member must not simply register again (docs/decisions.md
@@ -777,8 +783,15 @@ impl Gcks {
                 "group {group}: excluded {} member(s), inband rekey",
                 members.len()
             );
+            let mut outputs = vec![g.install_inband(teks)];
+            if !told.is_empty() {
+                outputs.push(GcksOutput::InbandRekeyNeeded {
+                    group: group.clone(),
+                    members: told,
+                });
+            }
             return Ok(Exclusion {
-                outputs: vec![g.install_inband(teks)],
+                outputs,
                 excluded: members.to_vec(),
                 ..Exclusion::default()
             });
@@ -959,7 +972,9 @@ impl Gcks {
 
     /// The payloads of a GSA_INBAND_REKEY for the member on the IKE SA `ctx` (RFC 9838
     /// §2.4.2): the current Data-Security SA policies, their keys wrapped under that IKE
-    /// SA's GSK_w, and Deletes for the SAs they replace.
+    /// SA's GSK_w, and Deletes for the SAs they replace. For a member the operator
+    /// excluded (listed by [`Gcks::exclude`] for exactly this): only Deletes of the SAs it
+    /// holds (§2.4.3, K29).
     pub fn inband_rekey_payloads(
         &mut self,
         ctx: &IkeSaContext,
@@ -967,6 +982,11 @@ impl Gcks {
         now: Time,
     ) -> Result<Vec<Payload>, GcksError> {
         let g = self.group_mut(group)?;
+        if g.excluded.contains(&ctx.peer) && !g.members.contains_key(&ctx.peer) {
+            // An excluded member of an inband group (RFC 9838 §2.4.3): the SAs it holds
+            // (those the exclusion replaced) are deleted, nothing new (K29).
+            return Ok(Group::delete_payloads(&g.previous_data_sas, &g.config));
+        }
         let mut wrapper = KeyWrapper::new(ctx.kwa, ctx.gsk_w().as_bytes())?;
         let mut inner = vec![
             Payload::new(PayloadBody::Gsa(GsaPayload {
