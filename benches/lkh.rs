@@ -18,14 +18,16 @@
 //! Run: `cargo bench --bench lkh` (about a minute). Without `--bench` (as under
 //! `cargo test --benches`) it runs the same code on 10,000 members as a smoke test.
 
+#[path = "support/threads.rs"]
+mod threads;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use threads::ScopedThreads;
 
 use gikev2::crypto::keywrap::{unwrap, wrap, KeyWrapper, Kwa};
 use gikev2::crypto::{Key, KeyMaterial};
-use gikev2::executor::Executor;
 use gikev2::lkh::{LeafId, LkhTree, WorkingKeyPath, WrappedKeyIn, WrappedKeyOut};
 
 /// Counts live heap bytes and allocation calls.
@@ -258,26 +260,6 @@ fn single_exclusions(
     (plan_us / n, wrap_us / n, wraps as f64 / n)
 }
 
-/// The host side of [`Executor`]: each job on a scoped thread of its own (what a daemon
-/// with a worker pool would do with its threads).
-struct ScopedThreads(usize);
-
-impl Executor for ScopedThreads {
-    fn parallelism(&self) -> usize {
-        self.0
-    }
-    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
-        std::thread::scope(|s| {
-            for i in 1..n {
-                s.spawn(move || job(i));
-            }
-            if n > 0 {
-                job(0);
-            }
-        });
-    }
-}
-
 /// One exclusion of `batch` distinct random members: total ms on the calling thread, plan
 /// ms, wraps, and the wrap ms of the same plan again through `threads`.
 fn batch_exclusion(
@@ -331,7 +313,7 @@ fn main() {
          {KEYMAT_LEN} octets"
     );
     // The executor a host would hand the library: one thread per core.
-    let threads = ScopedThreads(std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let threads = ScopedThreads::per_core();
     for degree in [2usize, 4, 8] {
         let mut rng = Rng(0x5_DEEC_E66D ^ degree as u64);
         let keymat = KeyMaterial::random(KEYMAT_LEN).unwrap();

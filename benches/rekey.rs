@@ -6,6 +6,8 @@
 //!
 //! Run: `cargo bench --bench rekey` (under `cargo test` a small smoke run).
 
+#[path = "support/threads.rs"]
+mod threads;
 use gikev2::crypto::keywrap::{wrap, Kwa};
 use gikev2::crypto::sign::{SignatureAlg, SigningKey};
 use gikev2::crypto::sk::{EncrAlg, SkProtector};
@@ -21,27 +23,9 @@ use gikev2::wire::{
 use std::hint::black_box;
 use std::net::Ipv4Addr;
 use std::time::Instant;
+use threads::ScopedThreads;
 
 const SPI: [u8; 16] = [0x11; 16];
-
-/// The host side of [`Executor`]: each job on a scoped thread of its own.
-struct ScopedThreads(usize);
-
-impl Executor for ScopedThreads {
-    fn parallelism(&self) -> usize {
-        self.0
-    }
-    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
-        std::thread::scope(|s| {
-            for i in 1..n {
-                s.spawn(move || job(i));
-            }
-            if n > 0 {
-                job(0);
-            }
-        });
-    }
-}
 
 fn wire(k: WrappedKeyOut) -> WrappedKey {
     WrappedKey {
@@ -153,7 +137,7 @@ fn main() {
 
     // A batch, in messages of at most 32 excluded members (docs/decisions.md K9): once on
     // the calling thread, once with the wraps on one thread per core (other members).
-    let threads = ScopedThreads(std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let threads = ScopedThreads::per_core();
     for (round, exec) in [&Sequential as &dyn Executor, &threads]
         .into_iter()
         .enumerate()
