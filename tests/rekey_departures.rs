@@ -606,3 +606,38 @@ fn a_join_whose_kek_change_fails_is_undone() {
         0
     );
 }
+
+/// A batch exclusion of members spread over the tree with 256-octet fragments (about 78
+/// WRAP_KEYs per KEK change, K30): 32 such members would need about 200 wrapped keys in
+/// one KEK change, more than 64 fragments. The chunks are cut by the budget as well as by
+/// K9's 32 members (docs/decisions.md K32), so the exclusion succeeds in more, smaller
+/// KEK changes, every one within the fragment limit, and the excluded members are cut off.
+#[test]
+fn a_batch_of_spread_members_is_cut_into_chunks_that_fit_the_fragments() {
+    let mut c = group_config("s", None);
+    c.rekey_behaviour.lkh_degree = 4;
+    c.rekey_behaviour.retransmissions = 0;
+    c.rekey_behaviour.fragment_size = Some(256);
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let group = Identity::key_id("s");
+    let mut current: Vec<Member> = (0..4000)
+        .map(|i| join_fragmenting(&mut gcks, "s", &format!("s{i}"), true, T0))
+        .collect();
+    let budget = gcks.group(&group).unwrap().wrap_key_budget();
+    assert!(budget < 100, "budget {budget}");
+    // Every hundredth member: no two victims share a node below the third level.
+    let mut gone = Vec::new();
+    for k in (0..40).rev() {
+        gone.push(current.remove(100 * k));
+    }
+    let ids: Vec<Identity> = gone.iter().map(|m| m.id.clone()).collect();
+    let done = gcks.exclude(&group, &ids, T0.plus_secs(1)).unwrap();
+    assert!(done.is_complete(), "{:?}", done.not_excluded);
+    assert_eq!(done.excluded.len(), 40);
+    let msgs = owned(&done.outputs);
+    // More KEK changes than K9's two chunks of 32 and 8, then the TEKs.
+    assert!(msgs.len() > 3, "{} messages", msgs.len());
+    fits(&msgs, Some(256));
+    check(&gcks, &mut current, &mut gone, &msgs);
+}

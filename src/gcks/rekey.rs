@@ -815,16 +815,42 @@ impl Gcks {
         order.sort_by_key(|(pos, _, _)| pos.unwrap_or(u32::MAX));
         let members: Vec<Identity> = order.iter().map(|(_, m, _)| (*m).clone()).collect();
         let leaves: Vec<Option<LeafId>> = order.iter().map(|(_, _, l)| *l).collect();
-        let mut chunks: Vec<(&[Identity], &[Option<LeafId>])> = members
-            .chunks(MAX_EXCLUDED_PER_MESSAGE)
-            .zip(leaves.chunks(MAX_EXCLUDED_PER_MESSAGE))
-            .collect();
+        // Chunks are also cut so that each KEK change's WRAP_KEYs fit one datagram or
+        // the fragments allowed (K32).
+        let sizes = match g.lkh.as_ref() {
+            Some(tree) => {
+                let in_tree: Vec<LeafId> = leaves.iter().flatten().copied().collect();
+                if in_tree.len() == leaves.len() {
+                    tree.exclusion_chunks(&in_tree, MAX_EXCLUDED_PER_MESSAGE, g.wrap_key_budget())?
+                } else {
+                    Vec::new()
+                }
+            }
+            None => Vec::new(),
+        };
+        let sizes = if sizes.is_empty() {
+            members
+                .chunks(MAX_EXCLUDED_PER_MESSAGE)
+                .map(<[Identity]>::len)
+                .collect()
+        } else {
+            sizes
+        };
+        // (first member, members) of each chunk.
+        let mut chunks: Vec<(usize, usize)> = Vec::new();
+        let mut start = 0;
+        for n in sizes {
+            chunks.push((start, n));
+            start += n;
+        }
         if chunks.is_empty() {
-            chunks.push((&[], &[]));
+            chunks.push((0, 0));
         }
         let count = chunks.len();
         let mut done = Exclusion::default();
-        for (i, (ids, chunk_leaves)) in chunks.into_iter().enumerate() {
+        for (i, (start, n)) in chunks.into_iter().enumerate() {
+            let ids = &members[start..start + n];
+            let chunk_leaves = &leaves[start..start + n];
             let chunk_leaves: Vec<LeafId> = chunk_leaves.iter().flatten().copied().collect();
             match g.change_kek_excluding(&chunk_leaves, &in_use, now) {
                 Ok(messages) => {
@@ -840,7 +866,7 @@ impl Gcks {
                 // Nothing changed yet.
                 Err(e) if i == 0 => return Err(e),
                 Err(error) => {
-                    let rest = members.get(i * MAX_EXCLUDED_PER_MESSAGE..).unwrap_or(&[]);
+                    let rest = members.get(start..).unwrap_or(&[]);
                     log::error!(
                         "group {group}: KEK change {} of {count} failed: {error}; {} \
                          member(s) not excluded: {}",

@@ -14,8 +14,9 @@
 
 use std::collections::HashSet;
 
+use super::error::LkhError;
 use super::storage::Pos;
-use super::tree::LkhTree;
+use super::tree::{LeafId, LkhTree};
 
 /// Nodes above level 0 that a plan replaces, per level, and an upper bound on the
 /// WRAP_KEYs they cost.
@@ -131,6 +132,58 @@ impl LkhTree {
         }
         let left = order.split_off(taken);
         (order, left)
+    }
+
+    /// Cuts a batch exclusion into KEK changes of their own (docs/decisions.md K9, K32):
+    /// consecutive runs of `leaves`, in the order given, of at most `max_members` each,
+    /// and, while a run holds more than one leaf, within `max_wrap_keys` WRAP_KEYs by the
+    /// upper bound every plan uses (the first run also pays for the nodes the tree grew
+    /// since the last plan). A single leaf whose path alone exceeds the limit is a run of
+    /// its own: its KEK change then fails cleanly when built (K15, K20). Returns the run
+    /// lengths; they add up to `leaves.len()`.
+    ///
+    /// The bound is taken on the tree as it is now. Each run's KEK change only removes
+    /// members, which never adds WRAP_KEYs to the later runs, so the later plans stay
+    /// within it too; a compaction that would not fit is skipped by the plan itself.
+    pub fn exclusion_chunks(
+        &self,
+        leaves: &[LeafId],
+        max_members: usize,
+        max_wrap_keys: usize,
+    ) -> Result<Vec<usize>, LkhError> {
+        let max_members = max_members.max(1);
+        let pending: usize = self
+            .pending
+            .iter()
+            .filter_map(|&id| self.index.get(id))
+            .map(|pos| self.wrap_cost(pos, false))
+            .sum();
+        let mut runs = Vec::new();
+        let mut run = Affected::new(self.levels.len());
+        run.wraps = pending;
+        let mut len = 0;
+        for &leaf in leaves {
+            let idx = self.occupied_leaf(leaf)?;
+            let (nodes, cost) = self.new_ancestors(&run, idx, false);
+            let full = len == max_members || (len > 0 && run.wraps + cost > max_wrap_keys);
+            let (nodes, cost) = if full {
+                runs.push(len);
+                len = 0;
+                run = Affected::new(self.levels.len());
+                self.new_ancestors(&run, idx, false)
+            } else {
+                (nodes, cost)
+            };
+            for pos in nodes {
+                run.insert(pos);
+            }
+            run.wraps += cost;
+            len += 1;
+        }
+        if len > 0 {
+            runs.push(len);
+        }
+        Ok(runs)
     }
 
     /// Members that left without a rekey whose paths are still to be refreshed

@@ -423,3 +423,49 @@ fn a_refresh_takes_departed_leaves_from_the_left() {
     assert!(!tree.departed.contains(&left[0]));
     tree.assert_invariants();
 }
+
+/// `exclusion_chunks` (docs/decisions.md K32): the runs cover the batch in order, none has
+/// more than the member limit, and the plan each run's KEK change really makes (applied one
+/// after the other, departed paths left aside) stays within the WRAP_KEY limit whenever the
+/// run has more than one leaf; a limit below one path gives runs of one leaf.
+#[test]
+fn exclusion_chunks_fit_the_limit_when_applied_in_order() {
+    let keymat = [9u8; 48];
+    for degree in 2..=8 {
+        for budget in [1usize, 40, 150, 400] {
+            let mut rng = Rng(0x5eed_c4a7 + (degree * 1000 + budget) as u64);
+            let mut tree = LkhTree::with_capacity(degree, 16, 0).unwrap();
+            let mut members: Vec<LeafId> = (0..3000).map(|_| tree.join(false).unwrap().0).collect();
+            let plan = tree.exclude(&[]).unwrap();
+            tree.wrap_plan(&plan, Kwa::Kw5649_128, &keymat).unwrap();
+            let mut batch = Vec::new();
+            for _ in 0..200 {
+                batch.push(members.swap_remove(rng.below(members.len())));
+            }
+            let runs = tree.exclusion_chunks(&batch, 32, budget).unwrap();
+            assert_eq!(runs.iter().sum::<usize>(), batch.len());
+            assert!(runs.iter().all(|&n| (1..=32).contains(&n)), "{runs:?}");
+            if budget == 1 {
+                assert!(runs.iter().all(|&n| n == 1));
+            } else if budget >= 150 {
+                assert!(runs.iter().any(|&n| n > 1), "{runs:?}");
+            }
+            let mut at = 0;
+            for n in runs {
+                let (plan, _undo) = tree
+                    .exclude_undoable_within(&batch[at..at + n], usize::MAX)
+                    .unwrap();
+                if n > 1 {
+                    assert!(
+                        plan.wrap_key_count() <= budget,
+                        "degree {degree}: {} WRAP_KEYs for {n} leaves, limit {budget}",
+                        plan.wrap_key_count()
+                    );
+                }
+                tree.wrap_plan(&plan, Kwa::Kw5649_128, &keymat).unwrap();
+                at += n;
+            }
+            tree.assert_invariants();
+        }
+    }
+}
