@@ -7,10 +7,10 @@ use gikev2::crypto::keywrap::{unwrap, Kwa};
 use gikev2::crypto::sign::{SignatureAlg, SigningKey};
 use gikev2::executor::{Executor, SharedExecutor};
 use gikev2::gcks::{Gcks, GcksError, GcksOutput, RekeyMessage};
-use gikev2::lkh::LkhError;
 use gikev2::gm::{GmRekeyError, GroupMember, MembershipConfig, ResponseOutcome};
 use gikev2::gsa_rekey::{Authenticator, RekeyMessageError};
 use gikev2::identity::Identity;
+use gikev2::lkh::LkhError;
 use gikev2::suite::EncrSpec;
 use gikev2::time::Time;
 use gikev2::wire::{
@@ -1379,8 +1379,9 @@ fn excluding_every_member_tells_them_all() {
 }
 
 /// An inband group's excluded member is told over its IKE SA (RFC 9838 §2.4.3): a
-/// GSA_INBAND_REKEY with Deletes of the SAs it holds and no new key (K29); it removes
-/// them, while the remaining member gets the new SAs.
+/// GSA_INBAND_REKEY with Deletes of the SAs it holds, a Delete of GIKE_UPDATE SPI 0 and
+/// no new key (K29); it removes them and reports the exclusion, while the remaining
+/// member gets the new SAs.
 #[test]
 fn inband_exclusion_tells_the_excluded_member() {
     let mut c = group_config("inband-x", None);
@@ -1420,6 +1421,10 @@ fn inband_exclusion_tells_the_excluded_member() {
         if m.id == gone {
             assert!(r.installs.is_empty(), "no new key");
             assert_eq!(r.removals.len(), 1, "its SA goes");
+            assert!(r.excluded.is_some(), "told it is excluded");
+            assert!(payloads.iter().any(|p| matches!(&p.body,
+                PayloadBody::Delete(d) if d.protocol == ProtocolId::GIKE_UPDATE
+                    && d.spi_size == 16 && d.spis == vec![vec![0u8; 16]])));
             assert!(payloads
                 .iter()
                 .all(|p| !matches!(p.body, PayloadBody::Kd(_) | PayloadBody::Gsa(_))));

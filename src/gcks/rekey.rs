@@ -1000,7 +1000,7 @@ impl Gcks {
     /// §2.4.2): the current Data-Security SA policies, their keys wrapped under that IKE
     /// SA's GSK_w, and Deletes for the SAs they replace. For a member the operator
     /// excluded (listed by [`Gcks::exclude`] for exactly this): only Deletes of the SAs it
-    /// holds (§2.4.3, K29).
+    /// holds and a Delete of GIKE_UPDATE SPI 0, the exclusion signal (§2.4.3, K29).
     pub fn inband_rekey_payloads(
         &mut self,
         ctx: &IkeSaContext,
@@ -1010,8 +1010,15 @@ impl Gcks {
         let g = self.group_mut(group)?;
         if g.excluded.contains(&ctx.peer) && !g.members.contains_key(&ctx.peer) {
             // An excluded member of an inband group (RFC 9838 §2.4.3): the SAs it holds
-            // (those the exclusion replaced) are deleted, nothing new (K29).
-            return Ok(Group::delete_payloads(&g.previous_data_sas, &g.config));
+            // (those the exclusion replaced) are deleted, nothing new, and a Delete of
+            // GIKE_UPDATE SPI 0 tells it that it is excluded (K29).
+            let mut deletes = Group::delete_payloads(&g.previous_data_sas, &g.config);
+            deletes.push(Payload::new(PayloadBody::Delete(DeletePayload {
+                protocol: ProtocolId::GIKE_UPDATE,
+                spi_size: 16,
+                spis: vec![vec![0; 16]],
+            })));
+            return Ok(deletes);
         }
         let mut wrapper = KeyWrapper::new(ctx.kwa, ctx.gsk_w().as_bytes())?;
         let mut inner = vec![
