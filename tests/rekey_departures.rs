@@ -641,3 +641,109 @@ fn a_batch_of_spread_members_is_cut_into_chunks_that_fit_the_fragments() {
     fits(&msgs, Some(256));
     check(&gcks, &mut current, &mut gone, &msgs);
 }
+
+/// Backward access control when everybody has left (review of issue 4, finding 1): A
+/// joins, holds the group's TEKs and KEK, and leaves without a rekey. B then joins the
+/// empty group: nobody is left to tell, but B must not receive the keys that protected
+/// A's traffic, so the group gets new SAs and a new key tree first, sent to nobody
+/// (docs/decisions.md L12). Without backward access control B gets the old ones.
+#[test]
+fn a_newcomer_to_a_group_everybody_left_gets_new_keys() {
+    for backward in [true, false] {
+        let mut c = group_config("e", None);
+        c.rekey_behaviour.backward_access_control = backward;
+        let mut gcks = Gcks::new();
+        gcks.add_group(c, T0).unwrap();
+        let group = Identity::key_id("e");
+        let mut a = join(&mut gcks, "e", "a", true, T0);
+        let a_teks = a.gm.membership(&group).unwrap().data_sa_spis.clone();
+        let a_kek = a.gm.membership(&group).unwrap().rekey.as_ref().unwrap().spi;
+        leave(&mut gcks, &mut a, T0.plus_secs(60));
+        let (b, resp) = join_cfg(
+            &mut gcks,
+            "b",
+            MembershipConfig::receiver(group.clone()),
+            true,
+            T0.plus_secs(120),
+        );
+        assert!(resp.notify().is_none());
+        assert!(resp.rekeys.is_empty(), "nobody to tell");
+        let b_m = b.gm.membership(&group).unwrap();
+        let shares_tek = b_m.data_sa_spis.iter().any(|s| a_teks.contains(s));
+        let shares_kek = b_m.rekey.as_ref().unwrap().spi == a_kek;
+        assert_eq!(shares_tek, !backward, "TEKs, backward {backward}");
+        assert_eq!(shares_kek, !backward, "KEK, backward {backward}");
+        assert!(in_sync(&gcks, &b));
+        // A third member joins B's group normally: B is told by GSA_REKEY and follows.
+        if backward {
+            let mut b = b;
+            let (c, resp) = join_cfg(
+                &mut gcks,
+                "c",
+                MembershipConfig::receiver(group.clone()),
+                true,
+                T0.plus_secs(130),
+            );
+            assert!(!resp.rekeys.is_empty());
+            let r = deliver(&mut b, &resp.rekeys, T0.plus_secs(130));
+            assert!(r.iter().all(|x| x.is_ok()), "{r:?}");
+            assert!(in_sync(&gcks, &b) && in_sync(&gcks, &c));
+        }
+    }
+}
+
+/// Backward access control in a group without a Rekey SA (inband rekey only): the
+/// existing members get new Data-Security SAs by GSA_INBAND_REKEY (the registration
+/// response names them) and the newcomer gets only those (docs/decisions.md L12).
+#[test]
+fn backward_access_control_in_an_inband_group() {
+    let mut c = group_config("ib", None);
+    c.rekey = None;
+    c.rekey_behaviour.backward_access_control = true;
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let group = Identity::key_id("ib");
+    let mut a = join(&mut gcks, "ib", "a", true, T0);
+    let a_teks = a.gm.membership(&group).unwrap().data_sa_spis.clone();
+    let (b, resp) = join_cfg(
+        &mut gcks,
+        "b",
+        MembershipConfig::receiver(group.clone()),
+        true,
+        T0.plus_secs(5),
+    );
+    assert!(resp.notify().is_none());
+    let b_teks = b.gm.membership(&group).unwrap().data_sa_spis.clone();
+    assert!(b_teks.iter().all(|s| !a_teks.contains(s)), "B holds A's TEKs");
+    match &resp.inband {
+        Some(GcksOutput::InbandRekeyNeeded { members, .. }) => {
+            assert_eq!(
+                members.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+                vec![&a.id]
+            );
+        }
+        other => panic!("no inband rekey for A: {other:?}"),
+    }
+    // A receives the new SAs over its IKE SA and then holds B's.
+    let now = T0.plus_secs(6);
+    let payloads = gcks.inband_rekey_payloads(&a.at_gcks, &group, now).unwrap();
+    let r = a.gm.process_inband_rekey(&group, &payloads, now).unwrap();
+    assert_eq!(r.installs.len(), 1);
+    let a_now = &a.gm.membership(&group).unwrap().data_sa_spis;
+    assert!(b_teks.iter().all(|s| a_now.contains(s)));
+    // Without backward access control nobody is rekeyed.
+    let mut c = group_config("ib2", None);
+    c.rekey = None;
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let a = join(&mut gcks, "ib2", "a", true, T0);
+    let (_, resp) = join_cfg(
+        &mut gcks,
+        "b",
+        MembershipConfig::receiver(Identity::key_id("ib2")),
+        true,
+        T0,
+    );
+    assert!(resp.inband.is_none());
+    drop(a);
+}

@@ -147,7 +147,11 @@ impl GcksHandle {
         r.notify = resp.notify().map_or(0, |n| n.0);
         r.payloads = boundary::payloads_out(&resp.payloads)?;
         self.outputs(
-            resp.rekeys.into_iter().map(GcksOutput::Multicast).collect(),
+            resp.rekeys
+                .into_iter()
+                .map(GcksOutput::Multicast)
+                .chain(resp.inband)
+                .collect(),
             r,
         );
         self.events(resp.events, r);

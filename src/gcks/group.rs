@@ -98,6 +98,10 @@ pub struct Group {
     pub(crate) required: Vec<RequiredSa>,
     /// Runs the key wraps of large LKH rekeys (the key server's, [`super::Gcks::set_executor`]).
     pub(crate) executor: SharedExecutor,
+    /// A member received the group's current keys since they were created
+    /// ([`Group::restart`] clears it): a newcomer with backward access control must not
+    /// get them, even when everybody who had them has left (docs/decisions.md L12).
+    pub(crate) keys_issued: bool,
 }
 
 fn random_array<const N: usize>() -> Result<[u8; N], GcksError> {
@@ -154,6 +158,7 @@ impl Group {
             excluded: std::collections::HashSet::new(),
             auth_key_spki,
             executor: SharedExecutor::default(),
+            keys_issued: false,
         };
         group.required = group.required_sas();
         if let Some(r) = &group.config.rekey {
@@ -199,6 +204,7 @@ impl Group {
     /// Adds or replaces a member; returns its earlier record.
     pub(crate) fn insert_member(&mut self, id: Identity, info: MemberInfo) -> Option<MemberInfo> {
         let lacks = !info.fragmentation;
+        self.keys_issued = true;
         let previous = self.members.insert(id, info);
         self.without_fragmentation += usize::from(lacks);
         if let Some(p) = &previous {

@@ -94,6 +94,11 @@ pub struct GcksResponse {
     /// GSA_REKEY messages to multicast before sending this response (backward access
     /// control replaced the keys on the newcomer's path).
     pub rekeys: Vec<super::rekey::RekeyMessage>,
+    /// GSA_INBAND_REKEY the existing members need
+    /// ([`GcksOutput::InbandRekeyNeeded`](super::GcksOutput::InbandRekeyNeeded)): backward
+    /// access control in a group without a Rekey SA replaced the Data-Security SAs before
+    /// the newcomer got them (docs/decisions.md L12).
+    pub inband: Option<super::GcksOutput>,
 }
 
 impl GcksResponse {
@@ -124,6 +129,7 @@ impl GcksResponse {
             },
             events: Vec::new(),
             rekeys: Vec::new(),
+            inband: None,
         }
     }
 }
@@ -343,6 +349,23 @@ impl Gcks {
         let Some(group) = self.groups.get_mut(&req.group) else {
             return reject(NotifyType::INVALID_GROUP_ID, "unknown group".into());
         };
+        let joining = !group.members.contains_key(&ctx.peer);
+        let backward = joining && group.config.rekey_behaviour.backward_access_control;
+        if backward && group.members.is_empty() && group.keys_issued {
+            // Nobody is left to tell, but the keys that protected earlier traffic must not
+            // reach the newcomer either: new SAs and key tree, sent to nobody (L12).
+            if let Err(e) = group.restart(now, &spi_taken_now) {
+                let mut r = internal(&req.group, e);
+                r.events = events;
+                r.rekeys = early_rekeys;
+                return r;
+            }
+            log::info!(
+                "group {}: new keys for a newcomer to the empty group (backward access \
+                 control)",
+                req.group
+            );
+        }
         let allocation = if wants_ids {
             group.sender_ids.peek(
                 req.sender.unwrap_or(1),
@@ -359,14 +382,27 @@ impl Gcks {
         // With backward access control, the keys on the newcomer's path are replaced first
         // and the existing members told by GSA_REKEY, before the newcomer gets any key.
         let previous_leaf = group.members.get(&ctx.peer).and_then(|m| m.leaf);
+        let mut inband = None;
+        if backward && group.lkh.is_none() && !group.members.is_empty() {
+            // A group without a Rekey SA: new Data-Security SAs for the members by
+            // GSA_INBAND_REKEY, and only those for the newcomer (L12).
+            match group.new_data_sas(now, &spi_taken_now) {
+                Ok(teks) => inband = Some(group.install_inband(teks)),
+                Err(e) => {
+                    let mut r = internal(&req.group, e);
+                    r.events = events;
+                    r.rekeys = early_rekeys;
+                    return r;
+                }
+            }
+        }
         let mut rekeys = early_rekeys;
         let mut new_leaf = None;
         let budget = group.wrap_key_budget();
         let leaf = match (previous_leaf, group.lkh.as_mut()) {
             (Some(l), _) => Some(l),
             (None, Some(tree)) => {
-                let backward = group.config.rekey_behaviour.backward_access_control
-                    && !group.members.is_empty();
+                let backward = backward && !group.members.is_empty();
                 match tree.join_undoable(backward, budget) {
                     Ok((leaf, planned)) => {
                         new_leaf = Some(leaf);
@@ -428,6 +464,7 @@ impl Gcks {
                 let mut r = internal(&req.group, e);
                 r.events = events;
                 r.rekeys = rekeys;
+                r.inband = inband;
                 return r;
             }
         };
@@ -478,6 +515,7 @@ impl Gcks {
             },
             events,
             rekeys,
+            inband,
         }
     }
 }
@@ -541,5 +579,6 @@ fn leave(
         outcome: Outcome::Left { group: group_id },
         events,
         rekeys: Vec::new(),
+        inband: None,
     }
 }

@@ -308,6 +308,7 @@ impl Group {
             self.lkh = tree;
         }
         let members = self.drain_members();
+        self.keys_issued = false;
         self.sender_ids.reset();
         let mut announcement = None;
         if !members.is_empty() && self.previous_rekey_sa.is_some() {
@@ -607,7 +608,7 @@ impl Group {
 
     /// Installs `teks` in a group without a Rekey SA and names the members whose IKE SAs
     /// must carry them (GSA_INBAND_REKEY, RFC 9838 §2.4.2).
-    fn install_inband(&mut self, teks: Vec<DataSa>) -> GcksOutput {
+    pub(crate) fn install_inband(&mut self, teks: Vec<DataSa>) -> GcksOutput {
         self.previous_data_sas = std::mem::replace(&mut self.data_sas, teks);
         GcksOutput::InbandRekeyNeeded {
             group: self.config.id.clone(),
