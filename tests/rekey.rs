@@ -1434,3 +1434,67 @@ fn inband_exclusion_tells_the_excluded_member() {
         }
     }
 }
+
+/// The Deletes of a GSA_INBAND_REKEY name what the member holds, also when other rekeys
+/// came before the host sent it (review of issue 4, finding 3; K29): the excluded member
+/// is told to delete the SA it holds after a forced rekey intervened, and a remaining
+/// member that missed one rekey deletes its oldest SA too.
+#[test]
+fn inband_deletes_name_what_the_member_holds() {
+    let mut c = group_config("ib", None);
+    c.rekey = None;
+    let mut gcks = Gcks::new();
+    gcks.add_group(c, T0).unwrap();
+    let group = Identity::key_id("ib");
+    let mut stays = join(&mut gcks, "ib", "s", true, T0);
+    let mut goes = join(&mut gcks, "ib", "g", true, T0);
+    let held = |m: &Member| m.gm.membership(&group).unwrap().data_sa_spis.clone();
+    let (goes_held, stays_held) = (held(&goes), held(&stays));
+    let now = T0.plus_secs(10);
+    let gone = goes.id.clone();
+    assert!(gcks
+        .exclude(&group, std::slice::from_ref(&gone), now)
+        .unwrap()
+        .is_complete());
+    // Another inband rekey before the host got to either IKE SA.
+    assert!(!gcks
+        .force_rekey(&group, now.plus_secs(1))
+        .unwrap()
+        .is_empty());
+    let later = now.plus_secs(2);
+    for m in [&mut goes, &mut stays] {
+        let payloads = gcks
+            .inband_rekey_payloads(&m.at_gcks, &group, later)
+            .unwrap();
+        let (first, bytes) = wire::encode_payloads(&payloads).unwrap();
+        let r =
+            m.gm.process_inband_rekey(
+                &group,
+                &wire::decode_payloads(first, &bytes).unwrap(),
+                later,
+            )
+            .unwrap();
+        let removed: Vec<Vec<u8>> = r.removals.iter().map(|x| x.spi.clone()).collect();
+        let before = if m.id == gone {
+            assert!(r.excluded.is_some());
+            &goes_held
+        } else {
+            assert!(r.excluded.is_none());
+            let now_held = &m.gm.membership(&group).unwrap().data_sa_spis;
+            let current = gcks.group(&group).unwrap().data_sa_spis();
+            assert!(current.iter().all(|s| now_held.contains(s)));
+            &stays_held
+        };
+        assert!(
+            !before.is_empty() && before.iter().all(|s| removed.contains(&s.to_vec())),
+            "{} held {before:?}, told to delete {removed:?}",
+            m.id
+        );
+    }
+    // Told once: asked again (a host retrying), the key server gives the excluded member
+    // nothing, least of all the current keys.
+    assert!(matches!(
+        gcks.inband_rekey_payloads(&goes.at_gcks, &group, later),
+        Err(GcksError::UnknownMember(_))
+    ));
+}

@@ -714,7 +714,10 @@ fn backward_access_control_in_an_inband_group() {
     );
     assert!(resp.notify().is_none());
     let b_teks = b.gm.membership(&group).unwrap().data_sa_spis.clone();
-    assert!(b_teks.iter().all(|s| !a_teks.contains(s)), "B holds A's TEKs");
+    assert!(
+        b_teks.iter().all(|s| !a_teks.contains(s)),
+        "B holds A's TEKs"
+    );
     match &resp.inband {
         Some(GcksOutput::InbandRekeyNeeded { members, .. }) => {
             assert_eq!(

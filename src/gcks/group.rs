@@ -102,7 +102,17 @@ pub struct Group {
     /// ([`Group::restart`] clears it): a newcomer with backward access control must not
     /// get them, even when everybody who had them has left (docs/decisions.md L12).
     pub(crate) keys_issued: bool,
+    /// In a group without a Rekey SA: the Data-Security SAs each member was last given
+    /// (registration or GSA_INBAND_REKEY), so a GSA_INBAND_REKEY deletes exactly what the
+    /// member holds even when rekeys followed each other before the host sent it
+    /// (docs/decisions.md K29).
+    pub(crate) inband_held: HashMap<Identity, Vec<HeldSa>>,
+    /// Excluded members of such a group still to be told (K29), with the SAs they held.
+    pub(crate) inband_excluded: HashMap<Identity, Vec<HeldSa>>,
 }
+
+/// A Data-Security SA as a member holds it: protocol (AH or ESP) and SPI.
+pub(crate) type HeldSa = (crate::wire::ProtocolId, [u8; 4]);
 
 fn random_array<const N: usize>() -> Result<[u8; N], GcksError> {
     let mut a = [0u8; N];
@@ -159,6 +169,8 @@ impl Group {
             auth_key_spki,
             executor: SharedExecutor::default(),
             keys_issued: false,
+            inband_held: HashMap::new(),
+            inband_excluded: HashMap::new(),
         };
         group.required = group.required_sas();
         if let Some(r) = &group.config.rekey {
@@ -201,6 +213,19 @@ impl Group {
         self.without_fragmentation
     }
 
+    /// The current Data-Security SAs as a member holds them.
+    pub(crate) fn current_held(&self) -> Vec<HeldSa> {
+        self.data_sas
+            .iter()
+            .map(|sa| {
+                (
+                    self.config.data_policies[sa.policy].protocol.protocol_id(),
+                    sa.spi,
+                )
+            })
+            .collect()
+    }
+
     /// Adds or replaces a member; returns its earlier record.
     pub(crate) fn insert_member(&mut self, id: Identity, info: MemberInfo) -> Option<MemberInfo> {
         let lacks = !info.fragmentation;
@@ -215,6 +240,7 @@ impl Group {
 
     /// Removes a member; returns its record.
     pub(crate) fn remove_member(&mut self, id: &Identity) -> Option<MemberInfo> {
+        self.inband_held.remove(id);
         let previous = self.members.remove(id);
         if let Some(p) = &previous {
             self.without_fragmentation -= usize::from(!p.fragmentation);
@@ -225,6 +251,8 @@ impl Group {
     /// Removes every member.
     pub(crate) fn drain_members(&mut self) -> Vec<(Identity, MemberInfo)> {
         self.without_fragmentation = 0;
+        self.inband_held.clear();
+        self.inband_excluded.clear();
         self.members.drain().collect()
     }
 

@@ -470,6 +470,12 @@ impl Gcks {
         };
         // Commit: nothing below can fail.
         group.sender_ids.commit(&allocation);
+        if group.rekey_sa.is_none() {
+            group
+                .inband_held
+                .insert(ctx.peer.clone(), group.current_held());
+            group.inband_excluded.remove(&ctx.peer);
+        }
         let mut ike_spis = [0u8; 16];
         ike_spis[..8].copy_from_slice(&ctx.spi_i);
         ike_spis[8..].copy_from_slice(&ctx.spi_r);

@@ -10,7 +10,7 @@
 //! their paths need, all before the TEKs (L10).
 
 use super::config::GcAuth;
-use super::group::{wire_key, DataSa, Group, RekeySa};
+use super::group::{wire_key, DataSa, Group, HeldSa, RekeySa};
 use super::{Gcks, GcksError};
 use crate::crypto::keywrap::KeyWrapper;
 use crate::crypto::sk::SkProtector;
@@ -249,12 +249,25 @@ impl Group {
     }
 
     fn delete_payloads(old: &[DataSa], config: &super::GroupConfig) -> Vec<Payload> {
+        let held: Vec<HeldSa> = old
+            .iter()
+            .map(|sa| {
+                (
+                    config.data_policies[sa.policy].protocol.protocol_id(),
+                    sa.spi,
+                )
+            })
+            .collect();
+        Group::delete_held(&held)
+    }
+
+    /// One Delete payload per protocol for the SAs in `held` (RFC 7296 §3.11).
+    fn delete_held(held: &[HeldSa]) -> Vec<Payload> {
         let mut by_protocol: Vec<(ProtocolId, Vec<Vec<u8>>)> = Vec::new();
-        for sa in old {
-            let p = config.data_policies[sa.policy].protocol.protocol_id();
+        for &(p, spi) in held {
             match by_protocol.iter_mut().find(|(q, _)| *q == p) {
-                Some((_, v)) => v.push(sa.spi.to_vec()),
-                None => by_protocol.push((p, vec![sa.spi.to_vec()])),
+                Some((_, v)) => v.push(spi.to_vec()),
+                None => by_protocol.push((p, vec![spi.to_vec()])),
             }
         }
         by_protocol
@@ -775,7 +788,10 @@ impl Gcks {
                 .filter_map(|m| g.members.get(m).map(|i| (m.clone(), i.ike_spis)))
                 .collect();
             for m in members {
+                // What it holds, for the Deletes that tell it (K29).
+                let held = g.inband_held.get(m).cloned().unwrap_or_default();
                 g.remove_member(m);
+                g.inband_excluded.insert(m.clone(), held);
                 // An excluded member must not simply register again (docs/decisions.md
                 // R23).
                 g.excluded.insert(m.clone());
@@ -1009,17 +1025,22 @@ impl Gcks {
         now: Time,
     ) -> Result<Vec<Payload>, GcksError> {
         let g = self.group_mut(group)?;
-        if g.excluded.contains(&ctx.peer) && !g.members.contains_key(&ctx.peer) {
-            // An excluded member of an inband group (RFC 9838 §2.4.3): the SAs it holds
-            // (those the exclusion replaced) are deleted, nothing new, and a Delete of
-            // GIKE_UPDATE SPI 0 tells it that it is excluded (K29).
-            let mut deletes = Group::delete_payloads(&g.previous_data_sas, &g.config);
-            deletes.push(Payload::new(PayloadBody::Delete(DeletePayload {
-                protocol: ProtocolId::GIKE_UPDATE,
-                spi_size: 16,
-                spis: vec![vec![0; 16]],
-            })));
-            return Ok(deletes);
+        if !g.members.contains_key(&ctx.peer) {
+            if let Some(held) = g.inband_excluded.remove(&ctx.peer) {
+                // An excluded member of an inband group (RFC 9838 §2.4.3): the SAs it
+                // holds are deleted, nothing new, and a Delete of GIKE_UPDATE SPI 0 tells
+                // it that it is excluded (K29).
+                let mut deletes = Group::delete_held(&held);
+                deletes.push(Payload::new(PayloadBody::Delete(DeletePayload {
+                    protocol: ProtocolId::GIKE_UPDATE,
+                    spi_size: 16,
+                    spis: vec![vec![0; 16]],
+                })));
+                return Ok(deletes);
+            }
+            // Nobody else gets the group's keys this way: not a member that left, nor an
+            // excluded one asked for twice.
+            return Err(GcksError::UnknownMember(ctx.peer.clone()));
         }
         let mut wrapper = KeyWrapper::new(ctx.kwa, ctx.gsk_w().as_bytes())?;
         let mut inner = vec![
@@ -1030,7 +1051,33 @@ impl Gcks {
                 bags: g.tek_bags(&g.data_sas, &mut wrapper)?,
             })),
         ];
-        inner.extend(Group::delete_payloads(&g.previous_data_sas, &g.config));
+        // Deletes of what this member holds and is no longer current: exactly its SAs,
+        // also when several rekeys came before the host sent this one (K29).
+        let current = g.current_held();
+        let stale: Vec<HeldSa> = match g.inband_held.get(&ctx.peer) {
+            Some(held) => held
+                .iter()
+                .filter(|h| !current.contains(h))
+                .copied()
+                .collect(),
+            None => {
+                let previous: Vec<HeldSa> = g
+                    .previous_data_sas
+                    .iter()
+                    .map(|sa| {
+                        (
+                            g.config.data_policies[sa.policy].protocol.protocol_id(),
+                            sa.spi,
+                        )
+                    })
+                    .collect();
+                previous
+            }
+        };
+        inner.extend(Group::delete_held(&stale));
+        if g.members.contains_key(&ctx.peer) && g.rekey_sa.is_none() {
+            g.inband_held.insert(ctx.peer.clone(), current);
+        }
         Ok(inner)
     }
 }
