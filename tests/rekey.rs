@@ -223,13 +223,23 @@ fn rejections_change_nothing() {
         .unwrap()
         .as_bytes()
         .to_vec();
+    // Everything the member holds: its whole state as Debug prints it (SPIs, Message IDs,
+    // Key IDs, timers, announced SPIs, SA protocols, the previous Rekey SA, reassembly
+    // buffers, pending requests; key values are not printed), plus the key values
+    // themselves.
     let snapshot = |m: &Member| {
         let ms = m.gm.membership(&group).unwrap();
-        (
-            ms.rekey.as_ref().map(|r| (r.spi, r.next_message_id)),
-            ms.data_sa_spis.clone(),
-            ms.working_path.ids(),
-        )
+        let mut keys: Vec<Vec<u8>> = ms
+            .working_path
+            .ids()
+            .into_iter()
+            .filter_map(|id| ms.working_path.key(id))
+            .map(|k| k.as_bytes().to_vec())
+            .collect();
+        if let Some(r) = ms.rekey.as_ref() {
+            keys.extend([&r.gsk_e, &r.gsk_a, &r.gsk_w].map(|k| k.as_bytes().to_vec()));
+        }
+        (format!("{:?}", m.gm), keys)
     };
     let before = snapshot(&a);
     let kd_unknown = vec![Payload::new(PayloadBody::Kd(KdPayload {

@@ -15,7 +15,7 @@ use gikev2::wire::{
 
 mod common;
 
-use common::group::{deliver, ike_pair, join, join_cfg, join_fragmenting, messages, T0};
+use common::group::{deliver, ike_pair, in_sync, join, join_cfg, join_fragmenting, messages, T0};
 
 /// The common group, sending each GSA_REKEY once.
 fn group_config(name: &str, signing: Option<SigningKey>) -> GroupConfig {
@@ -756,4 +756,64 @@ fn a10_nothing_on_a_retired_rekey_sa_reaches_current_sas() {
         Err(GmRekeyError::UnknownRekeySa(_))
     ));
     assert!(common::group::in_sync(&gcks, &a));
+}
+
+/// A11 (review of issue 4, finding 7): a GSA_REKEY announcing a "new" Rekey SA under the
+/// current one's SPI (here the key server's own KEK change, re-sent by someone holding the
+/// current KEK with the policy's SPI set to the current one). Accepting it would restart the
+/// replay window at GSA_INITIAL_MESSAGE_ID (K8) and retire the SA in use: it is refused
+/// and the member's state stays as it was.
+#[test]
+fn a11_a_new_rekey_sa_under_the_current_spi_is_refused() {
+    let mut gcks = Gcks::new();
+    gcks.add_group(group_config("g", None), T0).unwrap();
+    let group = Identity::key_id("g");
+    let mut a = join(&mut gcks, "g", "a", true, T0);
+    let _b = join(&mut gcks, "g", "b", true, T0);
+    let kek = snapshot(a.gm.membership(&group).unwrap().rekey.as_ref().unwrap());
+    let t1 = T0.plus_secs(60);
+    let out = msgs(&gcks.force_rekey(&group, t1).unwrap());
+    let opened = gikev2::protect::open(&out[0].datagrams[0], &protector(&kek)).unwrap();
+    let mut inner = opened.inner.clone();
+    for p in inner.iter_mut() {
+        match &mut p.body {
+            PayloadBody::Gsa(g) => {
+                for pol in g.policies.iter_mut() {
+                    if let GroupPolicy::Sa(s) = pol {
+                        if s.protocol == ProtocolId::GIKE_UPDATE {
+                            s.spi = kek.spi.to_vec();
+                        }
+                    }
+                }
+            }
+            PayloadBody::Kd(kd) => {
+                for b in kd.bags.iter_mut() {
+                    if let KeyBag::Group(g) = b {
+                        if g.protocol == ProtocolId::GIKE_UPDATE {
+                            g.spi = kek.spi.to_vec();
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let forged = gsa_rekey::build(
+        &kek.spi,
+        out[0].message_id,
+        &inner,
+        &protector(&kek),
+        Authenticator::Implicit,
+        None,
+    )
+    .unwrap();
+    let before = format!("{:?}", a.gm);
+    assert!(
+        a.gm.process_gsa_rekey(&forged[0], t1).is_err(),
+        "a Rekey SA under the current SPI is refused"
+    );
+    assert_eq!(format!("{:?}", a.gm), before);
+    // The key server's own message still goes through.
+    deliver(&mut a, &out, t1);
+    assert!(in_sync(&gcks, &a));
 }

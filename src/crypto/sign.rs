@@ -220,7 +220,9 @@ impl SigningKey {
     }
 }
 
-/// A public verification key (AUTH_KEY held by a GM, RFC 9838 §4.5.3.2).
+/// A public verification key (AUTH_KEY held by a GM, RFC 9838 §4.5.3.2). Cloning shares
+/// OpenSSL's key object (a reference count), so it costs no decoding.
+#[derive(Clone)]
 pub struct VerifyingKey {
     alg: SignatureAlg,
     pkey: PKey<Public>,

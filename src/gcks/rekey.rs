@@ -305,7 +305,8 @@ impl Group {
         let tree = match (self.lkh.as_ref(), &self.config.rekey) {
             (Some(old), Some(r)) => {
                 let b = &self.config.rekey_behaviour;
-                let first = old.next_key_id().unwrap_or(u32::MAX);
+                // Above the old IDs while there is room (R5), else from 1 again.
+                let first = old.next_key_id().unwrap_or(1);
                 Some(crate::lkh::LkhTree::with_capacity_from(
                     b.lkh_degree,
                     r.kwa.kwk_len(),
@@ -955,7 +956,8 @@ impl Gcks {
         Ok(vec![GcksOutput::Multicast(message)])
     }
 
-    /// Rekeys `group` now: a new KEK and new Data-Security SAs in one GSA_REKEY (or, for
+    /// Rekeys `group` now: a GSA_REKEY with a new KEK, then one with new Data-Security SAs
+    /// under it (RFC 9838 §3.2.1, docs/decisions.md K6) (or, for
     /// a group without a Rekey SA, new SAs announced by GSA_INBAND_REKEY).
     pub fn force_rekey(
         &mut self,

@@ -424,17 +424,18 @@ fn process_content(
             // The new Rekey SA keeps the signing key, or takes the rolled one.
             let auth = match rolled_auth.take() {
                 Some(a) => a,
+                // The same key (shared, not decoded again: decoding an EC key in
+                // OpenSSL 3.0 costs several times a verification).
                 None => match &rs.auth {
                     RekeyAuth::Implicit => RekeyAuth::Implicit,
-                    RekeyAuth::Signature(old) => RekeyAuth::Signature(
-                        VerifyingKey::from_spki_der(
-                            old.alg(),
-                            &old.spki_der().map_err(|e| malformed(e.to_string()))?,
-                        )
-                        .map_err(|e| malformed(e.to_string()))?,
-                    ),
+                    RekeyAuth::Signature(old) => RekeyAuth::Signature(old.clone()),
                 },
             };
+            if p.policy.spi[..] == rs.spi[..] {
+                // A new Rekey SA under the current SPI would restart the replay window
+                // (docs/decisions.md K8) and retire the SA it replaces.
+                return Err(malformed(format!("{name}: the current Rekey SA's SPI")).into());
+            }
             let mut spi = [0u8; 16];
             spi.copy_from_slice(&p.policy.spi);
             new_rekey = Some(RekeySaState {

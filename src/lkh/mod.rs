@@ -41,8 +41,11 @@
 //!   for a new one (it simply finds no chain, §4.2 step 5), and wraps can be cached by
 //!   (Key ID, KWK ID). With d = 4 and 10^6 members one exclusion uses 9 IDs, so the 2^32 - 1
 //!   IDs last about 4.7·10^8 exclusions; when they run out, operations fail with
-//!   [`LkhError::KeyIdsExhausted`] and the key server builds a new tree with
-//!   [`LkhTree::with_capacity_from`], starting above the old IDs, and re-registers members.
+//!   [`LkhError::KeyIdsExhausted`] (the key server logs it and the rekey or exclusion does
+//!   not happen). A restart of the group (every member excluded, `Group::restart`) builds a
+//!   new tree with [`LkhTree::with_capacity_from`], above the old IDs while there is room,
+//!   from 1 again otherwise: every member then registers anew, and a key left over from
+//!   the old tree under a reused ID fails the RFC 5649 integrity check.
 //! - **Shape and growth.** The tree is left-complete: all leaves at the same depth, level
 //!   `l` holding `ceil(leaves / d^l)` nodes. A join takes the leftmost free leaf; when none
 //!   is free a leaf is appended, and when the top level already has `d` nodes a new node is
