@@ -14,8 +14,9 @@
 //!   KEK changes do (docs/decisions.md L10, L11), so they take several steps;
 //! - a member that joined with backward access control holds no Key ID used in any earlier
 //!   rekey message and cannot process any of them;
-//! - depth <= ceil(log_d(most members since the last exclusion)) + 1 (leaving does not
-//!   compact), Key IDs in the tree are unique, member counts agree.
+//! - depth <= ceil(log_d(most members since the last exclusion)) + 1 (a refresh of
+//!   departed paths compacts only when the compaction fits its budget), Key IDs in the
+//!   tree are unique, member counts agree.
 
 use std::collections::HashSet;
 
@@ -81,7 +82,7 @@ struct Sim {
     excluded: Vec<WorkingKeyPath>,
     /// Members that left whose paths are not all refreshed yet: they follow what they can.
     left: Vec<WorkingKeyPath>,
-    /// Most members since the last exclusion (leaving does not compact the tree).
+    /// Most members since the last exclusion (a budgeted refresh may skip compacting).
     peak: usize,
     history: Vec<Message>,
     /// Every Key ID and KWK ID that appeared in a rekey message.
@@ -545,4 +546,33 @@ fn exclude_all_then_rejoin() {
     }
     sim.exclude(&mut rng, 1);
     sim.check(true);
+}
+
+/// Members that leave (GSA_REGISTRATION leave, `free_leaf`) shrink the tree too: the plans
+/// that refresh their paths (`exclude(&[])`, a periodic rekey at `Gcks`) compact it when
+/// the compaction fits (docs/decisions.md L2; review of issue 4: only exclusions used to
+/// compact, and 4 members stayed in a tree of depth 10 after 1,020 of 1,024 left).
+#[test]
+fn the_tree_rebalances_after_members_leave() {
+    let mut tree = LkhTree::with_capacity(2, 32, 0).unwrap();
+    let leaves: Vec<LeafId> = (0..1024).map(|_| tree.join(false).unwrap().0).collect();
+    // Members leave, keeping every 256th.
+    for (i, l) in leaves.iter().enumerate() {
+        if i % 256 != 0 {
+            tree.free_leaf(*l).unwrap();
+        }
+    }
+    // Periodic rekeys refresh the departed paths (Group::change_kek_excluding(&[])).
+    while tree.departed_count() > 0 {
+        tree.exclude(&[]).unwrap();
+    }
+    let n = u64::from(tree.member_count());
+    assert_eq!(n, 4);
+    let bound = ceil_log(n as usize, 2) + 1;
+    assert!(
+        tree.depth() <= bound,
+        "{n} members in a tree of depth {} (L2 bound {bound}); every rekey plan and every \
+         registration path costs the peak depth",
+        tree.depth()
+    );
 }

@@ -238,8 +238,11 @@ impl LkhTree {
     /// `ceil(log_d(members)) + 1`), the tree is compacted in the same rekey: the rightmost
     /// members move into the leftmost free leaves (keeping their leaf keys and
     /// [`LeafId`]s), the nodes above their old and new positions get new keys, and empty
-    /// levels and subtrees are removed. Depth therefore stays within one level of the
-    /// minimum under any churn.
+    /// levels and subtrees are removed. This holds for every plan, also one with no
+    /// excluded member (the refresh of departed paths), so members that leave shrink the
+    /// tree too. Depth therefore stays within one level of the minimum, except while a
+    /// compaction is too large for the limit of [`LkhTree::exclude_undoable_within`]
+    /// (docs/decisions.md L2).
     ///
     /// The GSA_REKEY carrying the plan must change only the Rekey SA; new Data-Security SA
     /// keys go in a later rekey under the new Rekey SA (forward access control, RFC 9838
@@ -273,7 +276,7 @@ impl LkhTree {
     /// allows; the others stay for the next plan ([`LkhTree::departed_count`]), so the
     /// caller sends further KEK changes before any new Data-Security SA (§3.2.1). With no
     /// excluded member at least one departed path is refreshed, so repeated calls finish.
-    /// A compaction that would not fit is left for a later exclusion.
+    /// A compaction that would not fit is left for a later plan.
     pub fn exclude_undoable_within(
         &mut self,
         leaves: &[LeafId],
@@ -288,9 +291,7 @@ impl LkhTree {
         let d = u64::from(self.degree);
         let h = self.levels.len();
         let remaining = self.member_count - excluded.len() as u32;
-        let mut compact = h > 0
-            && (remaining == 0 || h > ceil_log(u64::from(remaining), d) + 1)
-            && !excluded.is_empty();
+        let mut compact = h > 0 && (remaining == 0 || h > ceil_log(u64::from(remaining), d) + 1);
 
         // Moves that make the occupied leaves exactly 0..remaining.
         let mut moves: Vec<(u32, u32)> = Vec::new();
