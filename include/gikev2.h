@@ -467,7 +467,7 @@ gikev2_status_t gikev2_gcks_force_rekey(gikev2_gcks_t *gcks, const char *group,
  *  `ike_sa`, group section `group`: the current group SAs and their keys; for a
  *  member an exclusion listed (RFC 9838 §2.4.3), only Deletes of the SAs it holds
  *  and a Delete of GIKE_UPDATE SPI 0 (a charon member needs libcharon patch 0005
- *  to parse it). */
+ *  to parse it), once. GIKEV2_ERR_NOT_FOUND for anyone else who is not a member. */
 gikev2_status_t gikev2_gcks_inband_rekey(gikev2_gcks_t *gcks,
 										 const gikev2_ike_sa_t *ike_sa,
 										 const char *group, uint64_t now_ms,
