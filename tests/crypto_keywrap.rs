@@ -4,7 +4,8 @@
 //! KW_5649_192 / OpenSSL's aes-192-wrap-pad).
 
 use gikev2::crypto::keywrap::{
-    unwrap, wrap, wrapped_len, KeyWrapper, Kwa, MultiKeyWrapper, MAX_KEY_DATA_LEN,
+    unwrap, wrap, wrapped_len, KeyWrapper, Kwa, MultiKeyUnwrapper, MultiKeyWrapper,
+    MAX_KEY_DATA_LEN,
 };
 use gikev2::crypto::{CryptoError, Key};
 
@@ -89,6 +90,44 @@ fn multi_key_wrapper_equals_one_shot_wraps_under_changing_kwks() {
         assert_eq!(
             multi.wrap(kwk.as_bytes(), b"0123456789abcdef").unwrap(),
             wrap(kwa, kwk.as_bytes(), b"0123456789abcdef").unwrap()
+        );
+    }
+}
+
+/// The member's key-path unwrapper (one context re-keyed per element) gives what the
+/// one-shot unwrap gives, for every length, and fails the same way on tampering, a wrong
+/// KWK or a wrong KWK size, staying usable after each failure.
+#[test]
+fn multi_key_unwrapper_equals_one_shot_unwraps_under_changing_kwks() {
+    for kwa in RFC5649_KWAS {
+        let mut multi = MultiKeyUnwrapper::new(kwa).unwrap();
+        for n in 1..=MAX_KEY_DATA_LEN {
+            let kwk = Key::random(kwa.kwk_len()).unwrap();
+            let data: Vec<u8> = (0..n).map(|j| (j * 7 + n) as u8).collect();
+            let w = wrap(kwa, kwk.as_bytes(), &data).unwrap();
+            assert_eq!(
+                multi.unwrap(kwk.as_bytes(), &w).unwrap().as_bytes(),
+                &data[..],
+                "{kwa:?} n={n}"
+            );
+            let mut bad = w.clone();
+            bad[n % w.len()] ^= 1;
+            assert!(matches!(
+                multi.unwrap(kwk.as_bytes(), &bad),
+                Err(CryptoError::UnwrapFailed)
+            ));
+            let other = Key::random(kwa.kwk_len()).unwrap();
+            assert!(matches!(
+                multi.unwrap(other.as_bytes(), &w),
+                Err(CryptoError::UnwrapFailed)
+            ));
+        }
+        assert!(multi.unwrap(&[0u8; 5], &[0u8; 16]).is_err());
+        let kwk = Key::random(kwa.kwk_len()).unwrap();
+        let w = wrap(kwa, kwk.as_bytes(), b"0123456789abcdef").unwrap();
+        assert_eq!(
+            multi.unwrap(kwk.as_bytes(), &w).unwrap().as_bytes(),
+            b"0123456789abcdef"
         );
     }
 }

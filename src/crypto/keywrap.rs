@@ -177,14 +177,6 @@ impl Scratch {
     }
 }
 
-/// One AES block operation in place.
-fn aes_block(ctx: &mut CipherCtx, block: &mut [u8; 16]) -> Result<()> {
-    let mut scratch = Scratch::new();
-    scratch.block().copy_from_slice(&block[..]);
-    block.copy_from_slice(scratch.run(ctx)?);
-    Ok(())
-}
-
 /// RFC 5649 §4.1: wraps `key_data` with an encrypting AES-ECB context.
 fn wrap_with(ctx: &mut CipherCtx, key_data: &[u8]) -> Result<Vec<u8>> {
     check_key_data_len(key_data.len())?;
@@ -298,25 +290,30 @@ fn unwrap_with(ctx: &mut CipherCtx, wrapped: &[u8]) -> Result<KeyMaterial> {
     let mut work = Zeroizing::new([0u8; 8 + 8 * (MAX_KEY_DATA_LEN / 8)]);
     let work = &mut work[..wrapped.len()];
     work.copy_from_slice(wrapped);
-    let mut b = Zeroizing::new([0u8; 16]);
+    // One scratch block for the whole unwrap (zeroized once, when dropped).
+    let mut scratch = Scratch::new();
     if m == 1 {
-        b.copy_from_slice(work);
-        aes_block(ctx, &mut b)?;
-        work.copy_from_slice(&b[..]);
+        scratch.block().copy_from_slice(work);
+        work.copy_from_slice(scratch.run(ctx)?);
     } else {
-        // RFC 3394 §2.2.2.
+        // RFC 3394 §2.2.2. A stays in the first half of the scratch block between steps.
+        scratch.block()[..8].copy_from_slice(&work[..8]);
         for j in (0..6).rev() {
             for i in (1..=m).rev() {
                 let t = ((m * j + i) as u64).to_be_bytes();
+                let block = scratch.block();
                 for k in 0..8 {
-                    b[k] = work[k] ^ t[k];
+                    block[k] ^= t[k];
                 }
-                b[8..].copy_from_slice(&work[8 * i..8 * i + 8]);
-                aes_block(ctx, &mut b)?;
-                work[..8].copy_from_slice(&b[..8]);
+                block[8..].copy_from_slice(&work[8 * i..8 * i + 8]);
+                let b = scratch.run(ctx)?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(&b[..8]);
                 work[8 * i..8 * i + 8].copy_from_slice(&b[8..]);
+                scratch.block()[..8].copy_from_slice(&a);
             }
         }
+        work[..8].copy_from_slice(&scratch.block()[..8]);
     }
     // §3: A must be the AIV with 8·(m-1) < MLI <= 8·m, and the padding octets zero. All
     // checks are evaluated before deciding, so the failure does not say which one failed.
@@ -390,6 +387,47 @@ impl MultiKeyWrapper {
         }
         self.ctx.encrypt_init(None, Some(kwk), None)?;
         wrap_with(&mut self.ctx, key_data)
+    }
+}
+
+/// Unwraps keys under a different KWK each time with one OpenSSL context, re-keyed per
+/// call (a member following a key path, RFC 9838 §4.2: every element has its own KWK).
+/// Output equals [`unwrap`].
+pub struct MultiKeyUnwrapper {
+    kwa: Kwa,
+    ctx: CipherCtx,
+}
+
+impl fmt::Debug for MultiKeyUnwrapper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultiKeyUnwrapper")
+            .field("kwa", &self.kwa)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MultiKeyUnwrapper {
+    /// An unwrapper for `kwa`; no KWK yet.
+    pub fn new(kwa: Kwa) -> Result<Self> {
+        let cipher = kwa.ecb()?;
+        let mut ctx = CipherCtx::new()?;
+        ctx.decrypt_init(Some(cipher), None, None)?;
+        ctx.set_padding(false);
+        Ok(MultiKeyUnwrapper { kwa, ctx })
+    }
+
+    /// Same as [`unwrap`]`(kwa, kwk, wrapped)`.
+    pub fn unwrap(&mut self, kwk: &[u8], wrapped: &[u8]) -> Result<KeyMaterial> {
+        if kwk.len() != self.kwa.kwk_len() {
+            return Err(CryptoError::InvalidLength {
+                what: "key wrap key",
+                expected: self.kwa.kwk_len(),
+                got: kwk.len(),
+            });
+        }
+        self.ctx.decrypt_init(None, Some(kwk), None)?;
+        self.ctx.set_padding(false);
+        unwrap_with(&mut self.ctx, wrapped)
     }
 }
 

@@ -20,7 +20,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
 use super::{KeyId, PathError, WrappedKeyIn};
-use crate::crypto::keywrap::{unwrap, Kwa};
+use crate::crypto::keywrap::{unwrap, Kwa, MultiKeyUnwrapper};
 use crate::crypto::{CryptoError, Key, KeyMaterial};
 
 /// Most SA_KEY attributes accepted in one message (RFC 9838 §4.5.2 allows several for
@@ -377,14 +377,23 @@ fn diagnose(
 }
 
 /// Unwraps one element under `kwk` (or with the default unwrap when `kwk` is `None`).
+/// `ctx` is one OpenSSL context for the whole key path, made on first use and re-keyed for
+/// each element (each has its own KWK).
 fn unwrap_element(
     w: &WrappedKeyIn<'_>,
     kwk: Option<&Key>,
     kwa: Kwa,
     default: &mut Option<DefaultUnwrap<'_>>,
+    ctx: &mut Option<MultiKeyUnwrapper>,
 ) -> Result<KeyMaterial, PathError> {
     let result = match (kwk, default) {
-        (Some(k), _) => unwrap(kwa, k.as_bytes(), w.encrypted),
+        (Some(k), _) => match ctx {
+            Some(u) => u.unwrap(k.as_bytes(), w.encrypted),
+            None => MultiKeyUnwrapper::new(kwa).and_then(|u| {
+                let u = ctx.insert(u);
+                u.unwrap(k.as_bytes(), w.encrypted)
+            }),
+        },
         (None, Some(f)) => f(w.encrypted),
         (None, None) => Err(CryptoError::UnwrapFailed),
     };
@@ -401,8 +410,9 @@ fn unwrap_node_key(
     kwk: Option<&Key>,
     kwa: Kwa,
     default: &mut Option<DefaultUnwrap<'_>>,
+    ctx: &mut Option<MultiKeyUnwrapper>,
 ) -> Result<Key, PathError> {
-    let km = unwrap_element(w, kwk, kwa, default)?;
+    let km = unwrap_element(w, kwk, kwa, default, ctx)?;
     if km.len() != kwa.kwk_len() {
         return Err(PathError::WrongKeyLength {
             key_id: w.key_id,
@@ -429,6 +439,7 @@ fn resolve(
     let reach = reachability(held, default.is_some(), wraps);
     // Each WRAP_KEY is unwrapped at most once, whatever the number of SA_KEYs.
     let mut memo: HashMap<usize, Result<Key, PathError>> = HashMap::new();
+    let mut ctx: Option<MultiKeyUnwrapper> = None;
     let mut first_error: Option<PathError> = None;
 
     'sa: for sa in sa_keys {
@@ -480,7 +491,7 @@ fn resolve(
                     Some(j) => memo.get(&j).and_then(|r| r.as_ref().ok()),
                     None => anchor_key,
                 };
-                let r = unwrap_node_key(w, kwk, kwa, &mut default);
+                let r = unwrap_node_key(w, kwk, kwa, &mut default, &mut ctx);
                 memo.insert(i, r);
             }
             if let Some(Err(e)) = memo.get(&i) {
@@ -493,7 +504,7 @@ fn resolve(
             Some(j) => memo.get(&j).and_then(|r| r.as_ref().ok()),
             None => anchor_key,
         };
-        let keymat = match unwrap_element(sa, top_key, kwa, &mut default) {
+        let keymat = match unwrap_element(sa, top_key, kwa, &mut default, &mut ctx) {
             Ok(km) => km,
             Err(e) => {
                 first_error.get_or_insert(e);
