@@ -213,10 +213,9 @@ impl Group {
         self.without_fragmentation
     }
 
-    /// The current Data-Security SAs as a member holds them.
-    pub(crate) fn current_held(&self) -> Vec<HeldSa> {
-        self.data_sas
-            .iter()
+    /// `sas` as a member holds them: protocol and SPI.
+    pub(crate) fn held(&self, sas: &[DataSa]) -> Vec<HeldSa> {
+        sas.iter()
             .map(|sa| {
                 (
                     self.config.data_policies[sa.policy].protocol.protocol_id(),
@@ -224,6 +223,11 @@ impl Group {
                 )
             })
             .collect()
+    }
+
+    /// The current Data-Security SAs as a member holds them.
+    pub(crate) fn current_held(&self) -> Vec<HeldSa> {
+        self.held(&self.data_sas)
     }
 
     /// Adds or replaces a member; returns its earlier record.

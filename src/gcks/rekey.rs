@@ -248,19 +248,6 @@ impl Group {
             .collect())
     }
 
-    fn delete_payloads(old: &[DataSa], config: &super::GroupConfig) -> Vec<Payload> {
-        let held: Vec<HeldSa> = old
-            .iter()
-            .map(|sa| {
-                (
-                    config.data_policies[sa.policy].protocol.protocol_id(),
-                    sa.spi,
-                )
-            })
-            .collect();
-        Group::delete_held(&held)
-    }
-
     /// One Delete payload per protocol for the SAs in `held` (RFC 7296 §3.11).
     fn delete_held(held: &[HeldSa]) -> Vec<Payload> {
         let mut by_protocol: Vec<(ProtocolId, Vec<Vec<u8>>)> = Vec::new();
@@ -661,7 +648,7 @@ impl Group {
                 bags: self.tek_bags(&teks, &mut wrapper)?,
             })),
         ];
-        inner.extend(Group::delete_payloads(&self.data_sas, &self.config));
+        inner.extend(Group::delete_held(&self.current_held()));
         let message = self.send(inner, now)?;
         self.previous_data_sas = std::mem::replace(&mut self.data_sas, teks);
         Ok(message)
@@ -1062,19 +1049,7 @@ impl Gcks {
                 .filter(|h| !current.contains(h))
                 .copied()
                 .collect(),
-            None => {
-                let previous: Vec<HeldSa> = g
-                    .previous_data_sas
-                    .iter()
-                    .map(|sa| {
-                        (
-                            g.config.data_policies[sa.policy].protocol.protocol_id(),
-                            sa.spi,
-                        )
-                    })
-                    .collect();
-                previous
-            }
+            None => g.held(&g.previous_data_sas),
         };
         inner.extend(Group::delete_held(&stale));
         if g.members.contains_key(&ctx.peer) && g.rekey_sa.is_none() {
