@@ -422,10 +422,18 @@ fn fragmented_exclusion_is_reassembled() {
         .unwrap();
     let msgs = messages(&out);
     let frags = &msgs[0].datagrams;
-    assert!(m
-        .gm
-        .process_gsa_rekey(&frags[0][..40], T0.plus_secs(3))
-        .is_err());
+    // Every fragment cut at several lengths: each is refused and the member's state,
+    // reassembly buffers included, stays exactly as it was.
+    let before = format!("{:?}", m.gm);
+    for f in frags {
+        for cut in [1, 28, 40, f.len() / 2, f.len() - 1] {
+            assert!(
+                m.gm.process_gsa_rekey(&f[..cut], T0.plus_secs(3)).is_err(),
+                "cut at {cut}"
+            );
+            assert_eq!(format!("{:?}", m.gm), before, "cut at {cut}");
+        }
+    }
     let r = deliver(&mut m, &msgs, T0.plus_secs(3));
     assert!(r.iter().all(|x| x.is_ok()) && !r.is_empty());
     assert!(in_sync(&gcks, &m));
