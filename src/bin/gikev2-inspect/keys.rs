@@ -5,9 +5,9 @@
 //! `SPIi,SPIr,SK_ei,SK_er,"<encryption>",SK_ai,SK_ar,"<integrity>"`, with hex octets
 //! (quoted or not) and the algorithm names Wireshark uses. The names below are those of
 //! `vs_ikev2_encr_algs[]` and `vs_ikev2_auth_algs[]` in Wireshark's
-//! `epan/dissectors/packet-isakmp.c` (e.g. "AES-CBC-256 [RFC3602]",
-//! "AES-GCM-128 with 16 octet ICV [RFC5282]", "HMAC_SHA2_256_128 [RFC4868]",
-//! "NONE [RFC4306]"); strongSwan's save-keys plugin writes the same strings.
+//! `epan/dissectors/packet-isakmp.c` (e.g. "AES-CBC-256 \[RFC3602\]",
+//! "AES-GCM-128 with 16 octet ICV \[RFC5282\]", "HMAC_SHA2_256_128 \[RFC4868\]",
+//! "NONE \[RFC4306\]"); strongSwan's save-keys plugin writes the same strings.
 //!
 //! For a Rekey SA (GSA_REKEY, RFC 9838 §2.4.1) the SPIs are the two halves of the
 //! 16-octet Rekey SA SPI and SK_ei/SK_ai hold GSK_e/GSK_a.
