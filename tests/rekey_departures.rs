@@ -33,6 +33,15 @@ fn leave(gcks: &mut Gcks, m: &mut Member, now: Time) {
     assert!(r.notify().is_none(), "{:?}", r.notify());
 }
 
+/// Members of `group` that left and whose paths are still to be refreshed.
+fn departed(gcks: &Gcks, group: &gikev2::identity::GroupId) -> usize {
+    gcks.group(group)
+        .unwrap()
+        .key_tree()
+        .unwrap()
+        .departed_count()
+}
+
 /// Owned copies of the GSA_REKEY messages among `out`.
 fn owned(out: &[GcksOutput]) -> Vec<RekeyMessage> {
     messages(out).into_iter().cloned().collect()
@@ -206,14 +215,7 @@ fn a_periodic_rekey_cuts_off_many_leavers_in_several_kek_changes() {
         leave(&mut gcks, &mut m, T0);
         gone.push(m);
     }
-    assert_eq!(
-        gcks.group(&group)
-            .unwrap()
-            .key_tree()
-            .unwrap()
-            .departed_count(),
-        40
-    );
+    assert_eq!(departed(&gcks, &group), 40);
     let due = gcks.next_deadline().unwrap();
     let msgs = owned(&gcks.on_timeout(due));
     assert!(msgs.len() >= 3, "{} messages", msgs.len());
@@ -274,14 +276,7 @@ fn an_exclusion_in_chunks_also_cuts_off_leavers() {
     fits(&msgs, Some(256));
     gone.extend(victims);
     check(&gcks, &mut current, &mut gone, &msgs);
-    assert_eq!(
-        gcks.group(&group)
-            .unwrap()
-            .key_tree()
-            .unwrap()
-            .departed_count(),
-        0
-    );
+    assert_eq!(departed(&gcks, &group), 0);
 }
 
 /// The review's reproduction of bug 2: two members leave, a newcomer joins with backward
@@ -319,14 +314,7 @@ fn a_join_with_backward_access_control_cuts_off_members_that_left() {
     assert_eq!(resp.rekeys.len(), 2, "KEK change, then TEKs");
     check(&gcks, &mut ms, &mut gone, &resp.rekeys);
     assert!(in_sync(&gcks, &newcomer));
-    assert_eq!(
-        gcks.group(&group)
-            .unwrap()
-            .key_tree()
-            .unwrap()
-            .departed_count(),
-        0
-    );
+    assert_eq!(departed(&gcks, &group), 0);
 }
 
 /// A join with backward access control after more departures than one KEK change can
@@ -373,14 +361,7 @@ fn a_join_with_backward_access_control_after_many_departures() {
     }
     assert!(in_sync(&gcks, &newcomer));
     check(&gcks, &mut current, &mut gone, &resp.rekeys);
-    assert_eq!(
-        gcks.group(&group)
-            .unwrap()
-            .key_tree()
-            .unwrap()
-            .departed_count(),
-        0
-    );
+    assert_eq!(departed(&gcks, &group), 0);
 }
 
 /// Skips every job of its `fail_at`-th run (counting from 1), so the wraps of that KEK
@@ -440,14 +421,7 @@ fn a_failed_departure_chunk_changes_nothing_and_is_retried_before_the_teks() {
             }
         }
     }
-    let departed = |gcks: &Gcks| {
-        gcks.group(&group)
-            .unwrap()
-            .key_tree()
-            .unwrap()
-            .departed_count()
-    };
-    assert!(departed(&gcks) > 800);
+    assert!(departed(&gcks, &group) > 800);
     // Run 1: the exclusion's KEK change; run 2: the first departed-only one; run 3 fails.
     let runs = Arc::new(AtomicUsize::new(0));
     gcks.set_executor(SharedExecutor::new(FailsOnce {
@@ -475,7 +449,10 @@ fn a_failed_departure_chunk_changes_nothing_and_is_retried_before_the_teks() {
     gone.push(victim);
     let g = gcks.group(&group).unwrap();
     assert!(g.teks_owed());
-    assert!(departed(&gcks) > 0, "some leavers still hold the KEK");
+    assert!(
+        departed(&gcks, &group) > 0,
+        "some leavers still hold the KEK"
+    );
     let old_teks = g.data_sa_spis();
     // The members follow both KEK changes: the tree is as they hold it.
     for m in current.iter_mut() {
@@ -496,7 +473,7 @@ fn a_failed_departure_chunk_changes_nothing_and_is_retried_before_the_teks() {
     fits(&msgs, None);
     check(&gcks, &mut current, &mut gone, &msgs);
     let g = gcks.group(&group).unwrap();
-    assert!(!g.teks_owed() && departed(&gcks) == 0);
+    assert!(!g.teks_owed() && departed(&gcks, &group) == 0);
     assert!(g.data_sa_spis().iter().all(|s| !old_teks.contains(s)));
 }
 
@@ -597,14 +574,7 @@ fn a_join_whose_kek_change_fails_is_undone() {
     // The next rekey (the executor works again) reaches everyone and cuts off the leavers.
     let msgs = owned(&gcks.force_rekey(&group, t1.plus_secs(1)).unwrap());
     check(&gcks, &mut current, &mut gone, &msgs);
-    assert_eq!(
-        gcks.group(&group)
-            .unwrap()
-            .key_tree()
-            .unwrap()
-            .departed_count(),
-        0
-    );
+    assert_eq!(departed(&gcks, &group), 0);
 }
 
 /// A batch exclusion of members spread over the tree with 256-octet fragments (about 78

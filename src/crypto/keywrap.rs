@@ -128,9 +128,8 @@ fn check_wrapped_len(n: usize) -> Result<()> {
 /// The RFC 5649 §3 Alternative Initial Value prefix.
 const AIV_PREFIX: [u8; 4] = [0xa6, 0x59, 0x59, 0xa6];
 
-/// An AES-ECB context keyed with the KWK, for one direction.
-fn new_ctx(kwa: Kwa, kwk: &[u8], encrypt: bool) -> Result<CipherCtx> {
-    let cipher = kwa.ecb()?;
+/// `kwk` must be a KWK of `kwa` ([`Kwa::kwk_len`] octets).
+fn check_kwk_len(kwa: Kwa, kwk: &[u8]) -> Result<()> {
     if kwk.len() != kwa.kwk_len() {
         return Err(CryptoError::InvalidLength {
             what: "key wrap key",
@@ -138,6 +137,13 @@ fn new_ctx(kwa: Kwa, kwk: &[u8], encrypt: bool) -> Result<CipherCtx> {
             got: kwk.len(),
         });
     }
+    Ok(())
+}
+
+/// An AES-ECB context keyed with the KWK, for one direction.
+fn new_ctx(kwa: Kwa, kwk: &[u8], encrypt: bool) -> Result<CipherCtx> {
+    let cipher = kwa.ecb()?;
+    check_kwk_len(kwa, kwk)?;
     let mut ctx = CipherCtx::new()?;
     if encrypt {
         ctx.encrypt_init(Some(cipher), Some(kwk), None)?;
@@ -378,13 +384,7 @@ impl MultiKeyWrapper {
 
     /// Same as [`wrap`]`(kwa, kwk, key_data)`.
     pub fn wrap(&mut self, kwk: &[u8], key_data: &[u8]) -> Result<Vec<u8>> {
-        if kwk.len() != self.kwa.kwk_len() {
-            return Err(CryptoError::InvalidLength {
-                what: "key wrap key",
-                expected: self.kwa.kwk_len(),
-                got: kwk.len(),
-            });
-        }
+        check_kwk_len(self.kwa, kwk)?;
         self.ctx.encrypt_init(None, Some(kwk), None)?;
         wrap_with(&mut self.ctx, key_data)
     }
@@ -418,13 +418,7 @@ impl MultiKeyUnwrapper {
 
     /// Same as [`unwrap`]`(kwa, kwk, wrapped)`.
     pub fn unwrap(&mut self, kwk: &[u8], wrapped: &[u8]) -> Result<KeyMaterial> {
-        if kwk.len() != self.kwa.kwk_len() {
-            return Err(CryptoError::InvalidLength {
-                what: "key wrap key",
-                expected: self.kwa.kwk_len(),
-                got: kwk.len(),
-            });
-        }
+        check_kwk_len(self.kwa, kwk)?;
         self.ctx.decrypt_init(None, Some(kwk), None)?;
         self.ctx.set_padding(false);
         unwrap_with(&mut self.ctx, wrapped)
@@ -454,13 +448,7 @@ impl KeyWrapper {
     /// up on first use, so a wrapper that only wraps never pays for the unwrap schedule.
     pub fn new(kwa: Kwa, kwk: &[u8]) -> Result<Self> {
         kwa.ecb()?;
-        if kwk.len() != kwa.kwk_len() {
-            return Err(CryptoError::InvalidLength {
-                what: "key wrap key",
-                expected: kwa.kwk_len(),
-                got: kwk.len(),
-            });
-        }
+        check_kwk_len(kwa, kwk)?;
         Ok(KeyWrapper {
             kwa,
             kwk: Key::from_slice(kwk)?,

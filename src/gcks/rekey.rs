@@ -248,6 +248,16 @@ impl Group {
             .collect())
     }
 
+    /// The exclusion signal (RFC 9838 §2.4.3): a Delete of GIKE_UPDATE with SPI 0, sent as
+    /// one all-zero 16-octet SPI (docs/decisions.md K5).
+    fn exclusion_delete() -> Payload {
+        Payload::new(PayloadBody::Delete(DeletePayload {
+            protocol: ProtocolId::GIKE_UPDATE,
+            spi_size: 16,
+            spis: vec![vec![0; 16]],
+        }))
+    }
+
     /// One Delete payload per protocol for the SAs in `held` (RFC 7296 §3.11).
     fn delete_held(held: &[HeldSa]) -> Vec<Payload> {
         let mut by_protocol: Vec<(ProtocolId, Vec<Vec<u8>>)> = Vec::new();
@@ -331,12 +341,7 @@ impl Group {
         &mut self,
         now: Time,
     ) -> Result<RekeyMessage, GcksError> {
-        let delete = Payload::new(PayloadBody::Delete(DeletePayload {
-            protocol: ProtocolId::GIKE_UPDATE,
-            spi_size: 16,
-            spis: vec![vec![0; 16]],
-        }));
-        self.send_on(true, vec![delete], now)
+        self.send_on(true, vec![Group::exclusion_delete()], now)
     }
 
     /// Builds, signs and queues one GSA_REKEY on the current or the previous Rekey SA. The
@@ -1020,11 +1025,7 @@ impl Gcks {
                 // holds are deleted, nothing new, and a Delete of GIKE_UPDATE SPI 0 tells
                 // it that it is excluded (K29).
                 let mut deletes = Group::delete_held(&held);
-                deletes.push(Payload::new(PayloadBody::Delete(DeletePayload {
-                    protocol: ProtocolId::GIKE_UPDATE,
-                    spi_size: 16,
-                    spis: vec![vec![0; 16]],
-                })));
+                deletes.push(Group::exclusion_delete());
                 return Ok(deletes);
             }
             // Nobody else gets the group's keys this way: not a member that left, nor an
